@@ -3,8 +3,11 @@
  * @packageDocumentation
  */
 
+export * from './balancer';
 export type { DiscoveredEndpoint } from './endpoint';
 export { register } from './register';
+export * from './resolvers/static';
 export { buildRing, createRingBuilder } from './rings';
+export { crc32String, formatUint64Decimal, parseUint64Decimal, xxh64String } from './rings';
 export type { HashRing, RingAlgorithm, RingBuilder, RingMember, RingOptions } from './rings/types';
 export { TRACER_NAME } from './trace';

@@ -1,11 +1,15 @@
+import { registerConsistentHashPolicy } from './balancer';
+import { registerStaticResolver } from './resolvers/static';
+
 let registered = false;
 
 /**
  * Registers the `consistent_hash` and `ring_hash_experimental` load-balancing policies and the
- * `static:`, `consul:` and `etcd:` resolvers with grpc-js. Idempotent.
  */
 export function register(): void {
   if (registered) return;
   registered = true;
   // Each area adds its registration call here.
+  registerConsistentHashPolicy();
+  registerStaticResolver();
 }

@@ -1,0 +1,125 @@
+import { compareUtf8 } from './compare-ids';
+import { checkMembers } from './ring-options';
+import type { HashRing, RingBuilder, RingMember } from './types';
+import { uint64Mod } from './uint64';
+import { xxh64String } from './xxhash64';
+
+const hashOut = new Uint32Array(2);
+
+/** A member's permutation parameters for one table size. */
+interface Permutation {
+  readonly offset: number;
+  readonly skip: number;
+}
+
+/** offset = XXH64(id, seed 0) mod M; skip = XXH64(id, seed 1) mod (M - 1) + 1 (Envoy, the paper). */
+export function maglevPermutation(id: string, tableSize: number): Permutation {
+  xxh64String(id, 0, hashOut);
+  const offset = uint64Mod(hashOut[0]!, hashOut[1]!, tableSize);
+  xxh64String(id, 1, hashOut);
+  const skip = uint64Mod(hashOut[0]!, hashOut[1]!, tableSize - 1) + 1;
+  return { offset, skip };
+}
+
+/**
+ * Envoy's weighted Maglev fill. Members are visited in id order; in iteration t a member of
+ * normalised weight w claims its next free preferred slot when t × w >= its target, whose
+ * target then grows by the largest normalised weight. Equal weights give the paper's fill.
+ */
+export function fillMaglevTable(
+  permutations: readonly Permutation[],
+  weights: Float64Array,
+  tableSize: number,
+): Uint32Array {
+  const n = permutations.length;
+  let sum = 0;
+  for (const w of weights) sum += w;
+  const normalized = new Float64Array(n);
+  let maxWeight = 0;
+  for (let i = 0; i < n; i++) {
+    normalized[i] = weights[i]! / sum;
+    if (normalized[i]! > maxWeight) maxWeight = normalized[i]!;
+  }
+  const table = new Uint32Array(tableSize);
+  const taken = new Uint8Array(tableSize);
+  const next = new Float64Array(n);
+  const target = new Float64Array(n);
+  let filled = 0;
+  for (let iteration = 1; filled < tableSize; iteration++) {
+    for (let i = 0; i < n && filled < tableSize; i++) {
+      if (iteration * normalized[i]! < target[i]!) continue;
+      target[i]! += maxWeight;
+      const { offset, skip } = permutations[i]!;
+      // (offset + skip × next) mod M, advanced incrementally: c += skip (mod M).
+      let c = (offset + ((skip * next[i]!) % tableSize)) % tableSize;
+      while (taken[c] === 1) {
+        next[i]!++;
+        c += skip;
+        if (c >= tableSize) c -= tableSize;
+      }
+      taken[c] = 1;
+      table[c] = i;
+      next[i]!++;
+      filled++;
+    }
+  }
+  return table;
+}
+
+/** A built Maglev lookup table: slot i is owned by member `owners[i]`; a position is a slot. */
+export class MaglevTable implements HashRing {
+  readonly algorithm = 'maglev' as const;
+  readonly size: number;
+  private readonly out = new Uint32Array(2);
+
+  constructor(
+    readonly members: readonly RingMember[],
+    readonly owners: Uint32Array,
+  ) {
+    this.size = owners.length;
+  }
+
+  /** The slot (hi:lo) mod M. */
+  locate(hi: number, lo: number): number {
+    return uint64Mod(hi >>> 0, lo >>> 0, this.size);
+  }
+
+  locateKey(key: string): number {
+    const out = this.out;
+    xxh64String(key, 0, out);
+    return uint64Mod(out[0]!, out[1]!, this.size);
+  }
+
+  memberAt(position: number): number {
+    return this.owners[position]!;
+  }
+}
+
+/** Builds Maglev tables, caching each member's offset/skip. Members are filled in id order (Envoy sorts by key). */
+export class MaglevTableBuilder implements RingBuilder {
+  readonly algorithm = 'maglev' as const;
+  private cache = new Map<string, Permutation>();
+
+  constructor(private readonly tableSize: number) {}
+
+  build(members: readonly RingMember[]): MaglevTable {
+    const memberWeights = checkMembers(members);
+    const snapshot = members.slice();
+    const byId = snapshot.map((_, i) => i).sort((a, b) => compareUtf8(snapshot[a]!.id, snapshot[b]!.id));
+    const nextCache = new Map<string, Permutation>();
+    const permutations: Permutation[] = new Array(byId.length);
+    const weights = new Float64Array(byId.length);
+    for (let r = 0; r < byId.length; r++) {
+      const id = snapshot[byId[r]!]!.id;
+      const p = this.cache.get(id) ?? maglevPermutation(id, this.tableSize);
+      nextCache.set(id, p);
+      permutations[r] = p;
+      weights[r] = memberWeights[byId[r]!]!;
+    }
+    this.cache = nextCache;
+    const table = fillMaglevTable(permutations, weights, this.tableSize);
+    // The fill numbers members by rank in id order; map back to the caller's order.
+    for (let i = 0; i < table.length; i++) table[i] = byId[table[i]!]!;
+    return new MaglevTable(snapshot, table);
+  }
+}

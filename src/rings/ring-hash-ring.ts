@@ -1,0 +1,174 @@
+import { compareUtf8 } from './compare-ids';
+import { checkMembers } from './ring-options';
+import type { HashRing, RingBuilder, RingMember } from './types';
+import { xxh64String } from './xxhash64';
+
+/** One member's entry hashes XXH64("<id>_<i>"), computed up to `count`, grown on demand. */
+interface EntryHashes {
+  count: number;
+  hi: Uint32Array;
+  lo: Uint32Array;
+}
+
+const hashOut = new Uint32Array(2);
+
+/**
+ * Number of ring entries per member, following grpc-go `newRing`: weights normalised to w/sum,
+ * `scale = min(ceil(minW × minRingSize) / minW, maxRingSize)`, and for each member in order
+ * `target += scale × w; while (current < target) add an entry`.
+ */
+export function ringHashEntryCounts(
+  weights: Float64Array,
+  minRingSize: number,
+  maxRingSize: number,
+): Uint32Array {
+  let sum = 0;
+  for (const w of weights) sum += w;
+  let minWeight = 1;
+  const normalized = new Float64Array(weights.length);
+  for (let i = 0; i < weights.length; i++) {
+    normalized[i] = weights[i]! / sum;
+    minWeight = Math.min(minWeight, normalized[i]!);
+  }
+  const scale = Math.min(Math.ceil(minWeight * minRingSize) / minWeight, maxRingSize);
+  const counts = new Uint32Array(weights.length);
+  let current = 0;
+  let target = 0;
+  for (let i = 0; i < weights.length; i++) {
+    target += scale * normalized[i]!;
+    let c = 0;
+    while (current < target) {
+      current++;
+      c++;
+    }
+    counts[i] = c;
+  }
+  return counts;
+}
+
+/** A built gRPC ring_hash ring: entries sorted by 64-bit hash (hi, lo halves) and their owners. */
+export class RingHashRing implements HashRing {
+  readonly algorithm = 'ring_hash' as const;
+  readonly size: number;
+  private readonly out = new Uint32Array(2);
+
+  constructor(
+    readonly members: readonly RingMember[],
+    readonly hashHi: Uint32Array,
+    readonly hashLo: Uint32Array,
+    readonly owners: Uint32Array,
+  ) {
+    this.size = owners.length;
+  }
+
+  /** First entry whose hash >= (hi, lo), wrapping to 0. */
+  locate(hi: number, lo: number): number {
+    const hs = this.hashHi;
+    const ls = this.hashLo;
+    const h = hi >>> 0;
+    const l = lo >>> 0;
+    let low = 0;
+    let high = hs.length;
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      const mh = hs[mid]!;
+      if (mh < h || (mh === h && ls[mid]! < l)) low = mid + 1;
+      else high = mid;
+    }
+    return low === hs.length ? 0 : low;
+  }
+
+  locateKey(key: string): number {
+    const out = this.out;
+    xxh64String(key, 0, out);
+    return this.locate(out[0]!, out[1]!);
+  }
+
+  memberAt(position: number): number {
+    return this.owners[position]!;
+  }
+}
+
+/**
+ * Builds gRPC ring_hash rings. Members are sorted by id (the hash key) first, as grpc-go does,
+ * so the ring does not depend on resolver order. Each hash key's entry hashes are cached.
+ */
+export class RingHashRingBuilder implements RingBuilder {
+  readonly algorithm = 'ring_hash' as const;
+  private cache = new Map<string, EntryHashes>();
+
+  constructor(
+    private readonly minRingSize: number,
+    private readonly maxRingSize: number,
+  ) {}
+
+  build(members: readonly RingMember[]): RingHashRing {
+    const memberWeights = checkMembers(members);
+    const snapshot = members.slice();
+    // Placement order: by hash key, as grpc-go sorts; owners still index the caller's order.
+    const byId = snapshot.map((_, i) => i).sort((a, b) => compareUtf8(snapshot[a]!.id, snapshot[b]!.id));
+    const weights = new Float64Array(byId.length);
+    for (let r = 0; r < byId.length; r++) weights[r] = memberWeights[byId[r]!]!;
+    const counts = ringHashEntryCounts(weights, this.minRingSize, this.maxRingSize);
+
+    const nextCache = new Map<string, EntryHashes>();
+    let total = 0;
+    const entries: EntryHashes[] = new Array(byId.length);
+    for (let r = 0; r < byId.length; r++) {
+      const id = snapshot[byId[r]!]!.id;
+      const e = this.entryHashes(id, counts[r]!);
+      nextCache.set(id, e);
+      entries[r] = e;
+      total += counts[r]!;
+    }
+    // The cache holds only current members, so its memory follows the member list.
+    this.cache = nextCache;
+
+    const hi = new Uint32Array(total);
+    const lo = new Uint32Array(total);
+    const rank = new Uint32Array(total);
+    let k = 0;
+    for (let r = 0; r < byId.length; r++) {
+      const e = entries[r]!;
+      const c = counts[r]!;
+      hi.set(e.hi.subarray(0, c), k);
+      lo.set(e.lo.subarray(0, c), k);
+      rank.fill(r, k, k + c);
+      k += c;
+    }
+    // Sort an index permutation by (hash, hash key): equal hashes (never seen in practice) are
+    // ordered by id so the ring stays independent of member order.
+    const order = new Uint32Array(total);
+    for (let i = 0; i < total; i++) order[i] = i;
+    order.sort((a, b) => hi[a]! - hi[b]! || lo[a]! - lo[b]! || rank[a]! - rank[b]!);
+    const sHi = new Uint32Array(total);
+    const sLo = new Uint32Array(total);
+    const owners = new Uint32Array(total);
+    for (let i = 0; i < total; i++) {
+      const j = order[i]!;
+      sHi[i] = hi[j]!;
+      sLo[i] = lo[j]!;
+      owners[i] = byId[rank[j]!]!;
+    }
+    return new RingHashRing(snapshot, sHi, sLo, owners);
+  }
+
+  private entryHashes(id: string, count: number): EntryHashes {
+    let e = this.cache.get(id);
+    if (e !== undefined && e.count >= count) return e;
+    const from = e?.count ?? 0;
+    const hi = new Uint32Array(count);
+    const lo = new Uint32Array(count);
+    if (e) {
+      hi.set(e.hi.subarray(0, from));
+      lo.set(e.lo.subarray(0, from));
+    }
+    for (let i = from; i < count; i++) {
+      xxh64String(`${id}_${i}`, 0, hashOut);
+      hi[i] = hashOut[0]!;
+      lo[i] = hashOut[1]!;
+    }
+    e = { count, hi, lo };
+    return e;
+  }
+}

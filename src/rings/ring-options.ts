@@ -1,0 +1,96 @@
+import type { RingAlgorithm, RingMember, RingOptions } from './types';
+
+/** Default ketama points per member of weight 1 (the Go design's 64). */
+export const DEFAULT_VNODES = 64;
+/** gRPC ring_hash default minimum ring size. */
+export const DEFAULT_MIN_RING_SIZE = 1024;
+/** gRPC ring_hash default maximum ring size. */
+export const DEFAULT_MAX_RING_SIZE = 4096;
+/** gRPC ring_hash upper bound for both ring sizes. */
+export const RING_SIZE_UPPER_BOUND = 8388608;
+/** maglev default table size (prime). */
+export const DEFAULT_TABLE_SIZE = 65537;
+/** Largest accepted maglev table size (Envoy's bound; prime). */
+export const MAX_TABLE_SIZE = 5000011;
+/** Largest accepted ketama vnodes per unit weight. */
+export const MAX_VNODES = 65536;
+/** The algorithm names, for validation and help text. */
+export const RING_ALGORITHMS: readonly RingAlgorithm[] = ['ketama', 'ring_hash', 'maglev'];
+
+/** Options with every default filled in. */
+export interface ResolvedRingOptions {
+  readonly vnodes: number;
+  readonly minRingSize: number;
+  readonly maxRingSize: number;
+  readonly tableSize: number;
+}
+
+function checkInteger(name: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new RangeError(`${name} must be an integer in [${min}, ${max}], got ${String(value)}`);
+  }
+  return value;
+}
+
+/** Whether n is a prime (trial division; n is at most a few million here). */
+export function isPrime(n: number): boolean {
+  if (!Number.isInteger(n) || n < 2) return false;
+  if (n % 2 === 0) return n === 2;
+  for (let d = 3; d * d <= n; d += 2) if (n % d === 0) return false;
+  return true;
+}
+
+/** Checks an algorithm name; throws a RangeError naming the value. */
+export function checkAlgorithm(algorithm: unknown): RingAlgorithm {
+  if (!RING_ALGORITHMS.includes(algorithm as RingAlgorithm)) {
+    throw new RangeError(`algorithm must be one of ${RING_ALGORITHMS.join(', ')}, got ${String(algorithm)}`);
+  }
+  return algorithm as RingAlgorithm;
+}
+
+/** Fills in defaults and validates every option (all of them, whatever the algorithm). */
+export function resolveRingOptions(options: RingOptions = {}): ResolvedRingOptions {
+  const vnodes = checkInteger('vnodes', options.vnodes ?? DEFAULT_VNODES, 1, MAX_VNODES);
+  const minRingSize = checkInteger(
+    'minRingSize',
+    options.minRingSize ?? DEFAULT_MIN_RING_SIZE,
+    1,
+    RING_SIZE_UPPER_BOUND,
+  );
+  const maxRingSize = checkInteger(
+    'maxRingSize',
+    options.maxRingSize ?? DEFAULT_MAX_RING_SIZE,
+    1,
+    RING_SIZE_UPPER_BOUND,
+  );
+  if (minRingSize > maxRingSize) {
+    throw new RangeError(`minRingSize (${minRingSize}) must not exceed maxRingSize (${maxRingSize})`);
+  }
+  const tableSize = checkInteger('tableSize', options.tableSize ?? DEFAULT_TABLE_SIZE, 2, MAX_TABLE_SIZE);
+  if (!isPrime(tableSize)) throw new RangeError(`tableSize must be a prime, got ${tableSize}`);
+  return { vnodes, minRingSize, maxRingSize, tableSize };
+}
+
+/** Validates a member list for a build; returns each member's weight (default 1). */
+export function checkMembers(members: readonly RingMember[]): Float64Array {
+  if (!Array.isArray(members) || members.length === 0) {
+    throw new RangeError('members must be a non-empty list');
+  }
+  if (members.length > 0x1fffff) throw new RangeError(`too many members: ${members.length} (max 2097151)`);
+  const weights = new Float64Array(members.length);
+  const seen = new Set<string>();
+  for (let i = 0; i < members.length; i++) {
+    const m = members[i]!;
+    if (typeof m?.id !== 'string') throw new RangeError(`members[${i}].id must be a string`);
+    if (seen.has(m.id)) throw new RangeError(`members[${i}].id is a duplicate: ${JSON.stringify(m.id)}`);
+    seen.add(m.id);
+    const w = m.weight ?? 1;
+    if (typeof w !== 'number' || !Number.isFinite(w) || w <= 0) {
+      throw new RangeError(
+        `members[${i}].weight must be a finite number > 0, got ${String(w)} (id ${JSON.stringify(m.id)})`,
+      );
+    }
+    weights[i] = w;
+  }
+  return weights;
+}

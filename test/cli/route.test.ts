@@ -1,0 +1,244 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import * as path from 'node:path';
+import { describe, it } from 'node:test';
+import { type KetamaVectors, type RingHashVectors, readVectors } from '../support/ring-vectors';
+
+const REPO = path.join(__dirname, '../..');
+const MAIN = path.join(REPO, 'src/cli/main.ts');
+
+interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+/** Runs the CLI through tsx with `input` on stdin; killed after 30 s so a hang fails the test. */
+function runCli(args: readonly string[], input = ''): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { cwd: REPO });
+    const stdout: Buffer[] = [];
+    const stderr: Buffer[] = [];
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    child.stdout.on('data', (d: Buffer) => stdout.push(d));
+    child.stderr.on('data', (d: Buffer) => stderr.push(d));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({
+        code,
+        stdout: Buffer.concat(stdout).toString('utf8'),
+        stderr: Buffer.concat(stderr).toString('utf8'),
+        ms: performance.now() - started,
+      });
+    });
+    // The child may exit before reading everything (bad key); that is not a test failure.
+    child.stdin.on('error', () => {});
+    child.stdin.end(input);
+  });
+}
+
+const ketama = readVectors<KetamaVectors>('ketama-seed-3.json');
+const ringHash = readVectors<RingHashVectors>('ring-hash-grpc-3.json');
+
+function parseOutput(stdout: string): [string, string][] {
+  assert.ok(stdout.endsWith('\n'), 'output ends with a newline');
+  return stdout
+    .slice(0, -1)
+    .split('\n')
+    .map((line) => {
+      const parts = line.split('\t');
+      assert.equal(parts.length, 2, `line ${JSON.stringify(line)}`);
+      return [parts[0]!, parts[1]!];
+    });
+}
+
+describe('route command', () => {
+  it('reproduces the ketama vectors from raw keys and from strings', async () => {
+    const raw = await runCli(
+      ['route', '--algorithm', 'ketama', '--backends', ketama.backends.join(','), '--key-format', 'raw'],
+      ketama.cases.map((c) => `${c.key}\n`).join(''),
+    );
+    assert.equal(raw.stderr, '');
+    assert.equal(raw.code, 0);
+    assert.deepEqual(
+      parseOutput(raw.stdout),
+      ketama.cases.map((c) => [String(c.key), c.backend]),
+    );
+    const strings = await runCli(
+      ['route', '--algorithm', 'ketama', '--backends', ketama.backends.join(',')],
+      ketama.stringCases.map((c) => `${c.keyString}\r\n`).join(''),
+    );
+    assert.equal(strings.code, 0);
+    assert.deepEqual(
+      parseOutput(strings.stdout),
+      ketama.stringCases.map((c) => [c.keyString, c.backend]),
+    );
+  });
+
+  it('reproduces the ring_hash vectors from raw uint64 keys and from strings (no trailing newline)', async () => {
+    const args = ['route', '--algorithm', 'ring_hash', '--backends', ringHash.backends.join(',')];
+    const raw = await runCli([...args, '--key-format', 'raw'], ringHash.cases.map((c) => c.hash).join('\n'));
+    assert.equal(raw.code, 0);
+    assert.deepEqual(
+      parseOutput(raw.stdout),
+      ringHash.cases.map((c) => [c.hash, c.backend]),
+    );
+    const withKeys = ringHash.cases.filter((c) => c.keyString !== undefined);
+    const strings = await runCli(args, withKeys.map((c) => `${c.keyString}\n`).join(''));
+    assert.equal(strings.code, 0);
+    assert.deepEqual(
+      parseOutput(strings.stdout),
+      withKeys.map((c) => [c.keyString!, c.backend]),
+    );
+  });
+
+  it('routes maglev keys with weights, consistently between raw and string forms', async () => {
+    // XXH64("key-0") = 1358662563146998643 (from the ring_hash vectors).
+    const args = [
+      'route',
+      '--algorithm',
+      'maglev',
+      '--backends',
+      'a:1,b:2,c:3',
+      '--weights',
+      '1,2,1',
+      '--table-size',
+      '65537',
+    ];
+    const viaString = await runCli(args, 'key-0\n');
+    const viaRaw = await runCli([...args, '--key-format', 'raw'], '1358662563146998643\n');
+    assert.equal(viaString.code, 0);
+    assert.equal(viaRaw.code, 0);
+    const [[, a]] = parseOutput(viaString.stdout) as [[string, string]];
+    const [[, b]] = parseOutput(viaRaw.stdout) as [[string, string]];
+    assert.equal(a, b);
+    assert.match(a, /^[abc]:\d$/);
+  });
+
+  it('routes 100,000 keys well under a second (routing time, excluding process start)', async () => {
+    const backends = Array.from({ length: 50 }, (_, i) => `10.0.${i}.1:50051`).join(',');
+    const keys = Array.from(
+      { length: 100_000 },
+      (_, i) => `user-${String(i).padStart(8, '0')}-0123456789abcdefghijklm\n`,
+    ).join('');
+    const empty = await runCli(['route', '--algorithm', 'ring_hash', '--backends', backends], '');
+    const full = await runCli(['route', '--algorithm', 'ring_hash', '--backends', backends], keys);
+    assert.equal(full.code, 0);
+    assert.equal(parseOutput(full.stdout).length, 100_000);
+    assert.equal(empty.stdout, '');
+    // Generous under test load; the figure on an idle machine is in docs/rings.md.
+    assert.ok(full.ms - empty.ms < 1000, `routing took ${(full.ms - empty.ms).toFixed(0)} ms`);
+  });
+
+  const failures: [string, string[], string, RegExp][] = [
+    [
+      'an unknown flag',
+      ['--algorithm', 'ketama', '--backends', 'a', '--bogus'],
+      '',
+      /Unknown option '--bogus'/,
+    ],
+    ['a missing algorithm', ['--backends', 'a'], '', /--algorithm is required/],
+    [
+      'an unknown algorithm',
+      ['--algorithm', 'rendezvous', '--backends', 'a'],
+      '',
+      /--algorithm must be one of .* got 'rendezvous'/,
+    ],
+    ['an empty backend list', ['--algorithm', 'ketama', '--backends', ''], '', /--backends is empty/],
+    [
+      'an empty backend entry',
+      ['--algorithm', 'ketama', '--backends', 'a,,b'],
+      '',
+      /empty entry at position 2/,
+    ],
+    ['a duplicate backend', ['--algorithm', 'ketama', '--backends', 'a,a'], '', /--backends lists 'a' twice/],
+    [
+      'a weights count mismatch',
+      ['--algorithm', 'ketama', '--backends', 'a,b', '--weights', '1'],
+      '',
+      /--weights has 1 entries but --backends has 2/,
+    ],
+    [
+      'a bad weight',
+      ['--algorithm', 'ketama', '--backends', 'a,b', '--weights', '1,-2'],
+      '',
+      /--weights entry 2 must be a finite number > 0, got '-2'/,
+    ],
+    [
+      'a non-numeric flag value',
+      ['--algorithm', 'ketama', '--backends', 'a', '--vnodes', 'lots'],
+      '',
+      /--vnodes must be a positive integer, got 'lots'/,
+    ],
+    [
+      'a non-prime table size',
+      ['--algorithm', 'maglev', '--backends', 'a', '--table-size', '65536'],
+      '',
+      /--table-size must be a prime, got 65536/,
+    ],
+    [
+      'min > max ring size',
+      ['--algorithm', 'ring_hash', '--backends', 'a', '--min-ring-size', '9', '--max-ring-size', '8'],
+      '',
+      /--min-ring-size \(9\) must not exceed --max-ring-size \(8\)/,
+    ],
+    [
+      'a flag of another algorithm',
+      ['--algorithm', 'ketama', '--backends', 'a', '--table-size', '7'],
+      '',
+      /--table-size applies only to --algorithm maglev/,
+    ],
+    [
+      'a bad key format',
+      ['--algorithm', 'ketama', '--backends', 'a', '--key-format', 'hex'],
+      '',
+      /--key-format must be raw or string, got 'hex'/,
+    ],
+    [
+      'a non-numeric raw key',
+      ['--algorithm', 'ketama', '--backends', 'a', '--key-format', 'raw'],
+      '1\nabc\n',
+      /line 2: raw key 'abc' is not a decimal uint32/,
+    ],
+    [
+      'an out-of-range raw uint32',
+      ['--algorithm', 'ketama', '--backends', 'a', '--key-format', 'raw'],
+      '4294967296\n',
+      /line 1: raw key '4294967296' is not a decimal uint32/,
+    ],
+    [
+      'an out-of-range raw uint64',
+      ['--algorithm', 'maglev', '--backends', 'a', '--key-format', 'raw'],
+      '18446744073709551616\n',
+      /line 1: raw key '18446744073709551616' is not a decimal uint64/,
+    ],
+  ];
+  for (const [what, args, input, message] of failures) {
+    it(`exits 2 with a one-line error for ${what}`, async () => {
+      const r = await runCli(['route', ...args], input);
+      assert.equal(r.code, 2);
+      assert.match(r.stderr, message);
+      assert.match(r.stderr, /^grpc-consistent-hash route: [^\n]+\n$/, 'exactly one line, no stack trace');
+    });
+  }
+
+  it('writes the lines before a bad raw key', async () => {
+    const r = await runCli(
+      ['route', '--algorithm', 'ketama', '--backends', 'a', '--key-format', 'raw'],
+      '1\nabc\n',
+    );
+    assert.equal(r.stdout, '1\ta\n');
+  });
+
+  it('prints help with exit 0 and a usage error for an unknown command', async () => {
+    const help = await runCli(['route', '--help']);
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /--key-format raw/);
+    const unknown = await runCli(['frobnicate']);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /unknown command 'frobnicate'/);
+  });
+});
