@@ -1,0 +1,70 @@
+import * as grpc from '@grpc/grpc-js';
+import {
+  CONSISTENT_HASH_TYPE_NAME,
+  ConsistentHashConfig,
+  type ConsistentHashSettings,
+  parseConsistentHashSettings,
+} from './config';
+import { ConsistentHashLoadBalancer, RingHashExperimentalLoadBalancer } from './load-balancer';
+import {
+  parseRingHashExperimentalSettings,
+  RING_HASH_EXPERIMENTAL_TYPE_NAME,
+  RingHashExperimentalConfig,
+} from './ring-hash-experimental-config';
+
+export {
+  createHashKeyInterceptor,
+  type HashKeyCallOptions,
+  type HashKeyInterceptorOptions,
+  withHashKey,
+} from './call-key';
+export {
+  type AffinityMode,
+  CONSISTENT_HASH_TYPE_NAME,
+  type ConnectMode,
+  ConsistentHashConfigError,
+  type ConsistentHashJsonConfig,
+  type ConsistentHashSettings,
+  DEFAULT_HASH_HEADER,
+  type MissingKeyMode,
+} from './config';
+export { RING_HASH_EXPERIMENTAL_TYPE_NAME } from './ring-hash-experimental-config';
+export { endpointHashKey, endpointWeight, MAX_ENDPOINT_WEIGHT } from './ring-members';
+
+/**
+ * Registers `consistent_hash` and `ring_hash_experimental` with grpc-js. Idempotent. It does not
+ * touch grpc-js-xds's `ring_hash`, which keeps working inside xDS.
+ */
+export function registerConsistentHashPolicy(): void {
+  grpc.experimental.registerLoadBalancerType(
+    CONSISTENT_HASH_TYPE_NAME,
+    ConsistentHashLoadBalancer,
+    ConsistentHashConfig,
+  );
+  grpc.experimental.registerLoadBalancerType(
+    RING_HASH_EXPERIMENTAL_TYPE_NAME,
+    RingHashExperimentalLoadBalancer,
+    RingHashExperimentalConfig,
+  );
+}
+
+/**
+ * Checks a config up front. Accepts the policy's own JSON (`{ hashHeader: ... }`) or a
+ * `loadBalancingConfig` entry (`{ consistent_hash: {...} }` or `{ ring_hash_experimental: {...} }`).
+ * Returns the parsed settings with defaults filled in.
+ * @throws ConsistentHashConfigError naming the field and the value.
+ */
+export function validateConfig(json: unknown): ConsistentHashSettings {
+  if (json !== null && typeof json === 'object' && !Array.isArray(json)) {
+    const keys = Object.keys(json);
+    if (keys.length === 1 && keys[0] === CONSISTENT_HASH_TYPE_NAME) {
+      return parseConsistentHashSettings((json as Record<string, unknown>)[CONSISTENT_HASH_TYPE_NAME]);
+    }
+    if (keys.length === 1 && keys[0] === RING_HASH_EXPERIMENTAL_TYPE_NAME) {
+      return parseRingHashExperimentalSettings(
+        (json as Record<string, unknown>)[RING_HASH_EXPERIMENTAL_TYPE_NAME],
+      );
+    }
+  }
+  return parseConsistentHashSettings(json);
+}

@@ -1,0 +1,247 @@
+import * as grpc from '@grpc/grpc-js';
+import type { HashRing } from '../rings/types';
+import { trace } from '../trace';
+import type { ConsistentHashSettings } from './config';
+import type { KeyPositionCache } from './key-position-cache';
+
+type Picker = grpc.experimental.Picker;
+type PickArgs = grpc.experimental.PickArgs;
+type PickResult = grpc.experimental.PickResult;
+const PickResultType = grpc.experimental.PickResultType;
+const { READY, IDLE, CONNECTING, TRANSIENT_FAILURE } = grpc.connectivityState;
+
+/** What the picker needs of one ring member (an endpoint and its child policy). */
+export interface RingChild {
+  /** The endpoint as `host:port`, for error details. */
+  readonly name: string;
+  /** Latest error the child reported, for error details. */
+  readonly lastError: string | null;
+  getConnectivityState(): grpc.connectivityState;
+  getPicker(): Picker;
+}
+
+/** The load balancer's side of the picker. */
+export interface PickerHost {
+  /** Starts connecting `child` (one of the picker's children); must not connect synchronously. */
+  requestConnect(child: RingChild): void;
+}
+
+/**
+ * Hook for a load-aware walk (bounded load): `admits` is asked for each READY candidate along the
+ * walk, and `onPicked` may wrap the chosen result to count calls through its call-started/ended hooks.
+ */
+export interface PickLoadGate {
+  admits(member: number): boolean;
+  onPicked(member: number, result: PickResult): PickResult;
+}
+
+const QUEUE_RESULT: PickResult = Object.freeze({
+  pickResultType: PickResultType.QUEUE,
+  subchannel: null,
+  status: null,
+  onCallStarted: null,
+  onCallEnded: null,
+});
+
+function failure(type: grpc.experimental.PickResultType, code: grpc.status, details: string): PickResult {
+  return {
+    pickResultType: type,
+    subchannel: null,
+    status: { code, details, metadata: new grpc.Metadata() },
+    onCallStarted: null,
+    onCallEnded: null,
+  };
+}
+
+const UINT32 = 0x1_0000_0000;
+
+/**
+ * Routes each call by the hash of its key header to a ring position, then to the member there.
+ * Failover (A42/A61): READY → that child; IDLE → connect, queue; CONNECTING → queue;
+ * TRANSIENT_FAILURE → walk on to the next distinct member. Strict: the owner alone.
+ * Never throws: any unexpected error becomes an INTERNAL failure.
+ */
+export class ConsistentHashPicker implements Picker {
+  /** Per-member stamp of the last pick that visited it: a visited set without allocation. */
+  private readonly visited: Uint32Array;
+  private pickNumber = 0;
+  private readonly missingKeyResult: PickResult | null;
+
+  constructor(
+    private readonly ring: HashRing,
+    private readonly children: readonly RingChild[],
+    private readonly settings: ConsistentHashSettings,
+    private readonly host: PickerHost,
+    private readonly cache: KeyPositionCache,
+    private readonly gate: PickLoadGate | null = null,
+  ) {
+    this.visited = new Uint32Array(children.length);
+    // DROP: retrying or waiting for ready cannot fix a missing header. INTERNAL because grpc-js
+    // rewrites INVALID_ARGUMENT from a policy to INTERNAL anyway.
+    this.missingKeyResult =
+      settings.missingKey === 'fail'
+        ? failure(
+            PickResultType.DROP,
+            grpc.status.INTERNAL,
+            `consistent_hash: the call has no "${settings.hashHeader}" header, and missingKey is "fail"`,
+          )
+        : null;
+  }
+
+  pick(pickArgs: PickArgs): PickResult {
+    try {
+      return this.pickUnchecked(pickArgs);
+    } catch (e) {
+      return failure(
+        PickResultType.DROP,
+        grpc.status.INTERNAL,
+        `consistent_hash: unexpected error in pick: ${(e as Error)?.message ?? String(e)}`,
+      );
+    }
+  }
+
+  private pickUnchecked(pickArgs: PickArgs): PickResult {
+    const position = this.positionOf(pickArgs.metadata);
+    if (position < 0) return this.missingKeyResult ?? this.pickRandom(pickArgs);
+    return this.settings.affinity === 'strict'
+      ? this.pickStrict(position, pickArgs)
+      : this.pickFailover(position, pickArgs);
+  }
+
+  /** The ring position for the call's key, or -1 when the call has no key. */
+  private positionOf(metadata: grpc.Metadata): number {
+    const header = this.settings.hashHeader;
+    const values = header === null ? undefined : metadata.get(header);
+    if (values === undefined || values.length === 0) return -1;
+    // A76: several values are joined with ','.
+    const key = values.length === 1 ? String(values[0]) : values.join(',');
+    let position = this.cache.get(key);
+    if (position < 0) {
+      position = this.ring.locateKey(key);
+      this.cache.set(key, position);
+    }
+    return position;
+  }
+
+  private pickStrict(position: number, pickArgs: PickArgs): PickResult {
+    const member = this.ring.memberAt(position);
+    const child = this.children[member]!;
+    switch (child.getConnectivityState()) {
+      case READY:
+        return this.complete(member, child, pickArgs);
+      case IDLE:
+        this.host.requestConnect(child);
+        return QUEUE_RESULT;
+      case TRANSIENT_FAILURE:
+        // TRANSIENT_FAILURE so that waitForReady calls wait for the owner to come back.
+        return failure(
+          PickResultType.TRANSIENT_FAILURE,
+          grpc.status.UNAVAILABLE,
+          `consistent_hash: endpoint ${child.name}, which owns this key, is unavailable (affinity "strict")` +
+            (child.lastError ? `: ${child.lastError}` : ''),
+        );
+      default:
+        return QUEUE_RESULT;
+    }
+  }
+
+  /** A fresh stamp for the visited set. */
+  private nextStamp(): number {
+    if (this.pickNumber >= 0xffff_fffe) {
+      this.visited.fill(0);
+      this.pickNumber = 0;
+    }
+    return ++this.pickNumber;
+  }
+
+  /**
+   * A call without a key (missingKey "random", A76): a random ring position, then the first READY
+   * endpoint along the ring. Random hashes do not connect endpoints one by one: with none READY,
+   * one idle endpoint is connected, unless one is connecting already.
+   */
+  private pickRandom(pickArgs: PickArgs): PickResult {
+    const ring = this.ring;
+    const size = ring.size;
+    const memberCount = this.children.length;
+    const start = ring.locate((Math.random() * UINT32) >>> 0, (Math.random() * UINT32) >>> 0);
+    const stamp = this.nextStamp();
+    let distinct = 0;
+    let firstIdle: RingChild | null = null;
+    let connecting = false;
+    for (let step = 0; step < size && distinct < memberCount; step++) {
+      let position = start + step;
+      if (position >= size) position -= size;
+      const member = ring.memberAt(position);
+      if (this.visited[member] === stamp) continue;
+      this.visited[member] = stamp;
+      distinct++;
+      const child = this.children[member]!;
+      const state = child.getConnectivityState();
+      if (state === READY) {
+        if (this.gate === null || this.gate.admits(member)) return this.complete(member, child, pickArgs);
+      } else if (state === IDLE) {
+        firstIdle ??= child;
+      } else if (state === CONNECTING) {
+        connecting = true;
+      }
+    }
+    if (connecting) return QUEUE_RESULT;
+    if (firstIdle !== null) {
+      this.host.requestConnect(firstIdle);
+      return QUEUE_RESULT;
+    }
+    return failure(
+      PickResultType.TRANSIENT_FAILURE,
+      grpc.status.UNAVAILABLE,
+      `consistent_hash: no endpoint is reachable (${memberCount} in TRANSIENT_FAILURE)`,
+    );
+  }
+
+  private pickFailover(start: number, pickArgs: PickArgs): PickResult {
+    const ring = this.ring;
+    const size = ring.size;
+    const memberCount = this.children.length;
+    const stamp = this.nextStamp();
+    let distinct = 0;
+    let lastMember = -1;
+    let lastError: string | null = null;
+    for (let step = 0; step < size && distinct < memberCount; step++) {
+      let position = start + step;
+      if (position >= size) position -= size;
+      const member = ring.memberAt(position);
+      if (member === lastMember || this.visited[member] === stamp) continue;
+      lastMember = member;
+      this.visited[member] = stamp;
+      distinct++;
+      const child = this.children[member]!;
+      const state = child.getConnectivityState();
+      if (state === READY) {
+        if (this.gate === null || this.gate.admits(member)) return this.complete(member, child, pickArgs);
+        continue;
+      }
+      if (state === IDLE) {
+        this.host.requestConnect(child);
+        return QUEUE_RESULT;
+      }
+      if (state === CONNECTING) return QUEUE_RESULT;
+      lastError = child.lastError ?? lastError;
+    }
+    return failure(
+      PickResultType.TRANSIENT_FAILURE,
+      grpc.status.UNAVAILABLE,
+      `consistent_hash: no endpoint is reachable (${memberCount} in TRANSIENT_FAILURE)` +
+        (lastError ? `; last error: ${lastError}` : ''),
+    );
+  }
+
+  private complete(member: number, child: RingChild, pickArgs: PickArgs): PickResult {
+    const result = child.getPicker().pick(pickArgs);
+    return this.gate === null ? result : this.gate.onPicked(member, result);
+  }
+}
+
+/** A picker for states without a ring (no endpoints, resolution error). */
+export function unavailablePicker(details: string): Picker {
+  trace('picker', `unavailable: ${details}`);
+  return new grpc.experimental.UnavailablePicker({ code: grpc.status.UNAVAILABLE, details });
+}

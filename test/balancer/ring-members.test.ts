@@ -1,0 +1,37 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { endpointHashKey, endpointWeight, MAX_ENDPOINT_WEIGHT } from '../../src';
+
+describe('endpoint ring identity and weight', () => {
+  it('identity: explicit hashKey, else first address as host:port (IPv6 bracketed), unix path', () => {
+    assert.equal(
+      endpointHashKey({ addresses: [{ host: '10.0.0.1', port: 5 }], hashKey: 'db-1' } as never),
+      'db-1',
+    );
+    assert.equal(
+      endpointHashKey({
+        addresses: [
+          { host: '10.0.0.1', port: 5 },
+          { host: '10.0.0.2', port: 6 },
+        ],
+      }),
+      '10.0.0.1:5',
+    );
+    assert.equal(endpointHashKey({ addresses: [{ host: '::1', port: 5 }] }), '[::1]:5');
+    assert.equal(endpointHashKey({ addresses: [{ path: '/tmp/s.sock' }] }), '/tmp/s.sock');
+    assert.equal(
+      endpointHashKey({ addresses: [{ host: '10.0.0.1', port: 5 }], hashKey: '' } as never),
+      '10.0.0.1:5',
+    );
+  });
+
+  it('weight: absent → 1; invalid → 1; huge → clamped', () => {
+    const e = (weight: unknown) => ({ addresses: [{ host: '10.0.0.1', port: 5 }], weight }) as never;
+    assert.equal(endpointWeight({ addresses: [] }, 'x'), 1);
+    assert.equal(endpointWeight(e(3), 'x'), 3);
+    assert.equal(endpointWeight(e(0.5), 'x'), 0.5);
+    for (const bad of [0, -1, Number.NaN, Number.POSITIVE_INFINITY, '5', null])
+      assert.equal(endpointWeight(e(bad), 'x'), 1);
+    assert.equal(endpointWeight(e(1e12), 'x'), MAX_ENDPOINT_WEIGHT);
+  });
+});

@@ -1,0 +1,58 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import * as path from 'node:path';
+import { describe, it } from 'node:test';
+
+const ROOT = path.join(__dirname, '..', '..');
+
+function runDemo(args: string[] = []): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'example/demo.ts', ...args], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+describe('npm run demo', () => {
+  it('runs to completion, exit 0, with a table whose checks all hold', async () => {
+    const started = Date.now();
+    const { code, stdout, stderr } = await runDemo();
+    assert.equal(code, 0, `exit code; stdout:\n${stdout}\nstderr:\n${stderr}`);
+    assert.ok(Date.now() - started < 20_000, 'ends by itself within seconds');
+    assert.match(stdout, /^key\s+owner\s+failover, server-\d down\s+strict, server-\d down\s+restarted$/m);
+    const rows = stdout
+      .split('\n')
+      .filter((l) => /^(alice|bob|carol|dave|erin|frank|grace|heidi|ivan|judy|mallory|oscar)\s/.test(l));
+    assert.equal(rows.length, 12);
+    assert.ok(
+      rows.some((r) => r.includes('(moved)') && r.includes('UNAVAILABLE')),
+      'some keys moved / failed',
+    );
+    assert.ok(
+      rows.some((r) => !r.includes('(moved)')),
+      'some keys stayed',
+    );
+    const checks = stdout.split('\n').filter((l) => /^(ok|FAIL) /.test(l));
+    assert.equal(checks.length, 5);
+    assert.match(stdout, /^keys per server: server-1 \d+, server-2 \d+, server-3 \d+$/m);
+    assert.ok(
+      checks.every((l) => l.startsWith('ok')),
+      checks.join('\n'),
+    );
+  });
+});
