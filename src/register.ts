@@ -1,4 +1,5 @@
 import { registerConsistentHashPolicy } from './balancer';
+import { registerConsulResolver } from './resolvers/consul';
 import { registerStaticResolver } from './resolvers/static';
 
 let registered = false;
@@ -12,4 +13,5 @@ export function register(): void {
   // Each area adds its registration call here.
   registerConsistentHashPolicy();
   registerStaticResolver();
+  registerConsulResolver();
 }
