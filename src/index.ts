@@ -7,6 +7,7 @@ export * from './balancer';
 export type { DiscoveredEndpoint } from './endpoint';
 export { register } from './register';
 export * from './resolvers/consul';
+export * from './resolvers/etcd';
 export * from './resolvers/static';
 export { buildRing, createRingBuilder } from './rings';
 export { crc32String, formatUint64Decimal, parseUint64Decimal, xxh64String } from './rings';

@@ -1,11 +1,13 @@
 import { registerConsistentHashPolicy } from './balancer';
 import { registerConsulResolver } from './resolvers/consul';
+import { registerEtcdResolver } from './resolvers/etcd';
 import { registerStaticResolver } from './resolvers/static';
 
 let registered = false;
 
 /**
  * Registers the `consistent_hash` and `ring_hash_experimental` load-balancing policies and the
+ * `static:`, `consul:` and `etcd:` resolvers with grpc-js. Idempotent.
  */
 export function register(): void {
   if (registered) return;
@@ -14,4 +16,5 @@ export function register(): void {
   registerConsistentHashPolicy();
   registerStaticResolver();
   registerConsulResolver();
+  registerEtcdResolver();
 }
