@@ -1,5 +1,5 @@
 import type * as grpc from '@grpc/grpc-js';
-import { HealthImplementation, type ServingStatus } from 'grpc-health-check';
+import type { HealthImplementation as HealthService, ServingStatus } from 'grpc-health-check';
 
 export type { ServingStatus };
 
@@ -17,7 +17,10 @@ export interface ServerHealth {
 export function addHealthService(server: grpc.Server, services: readonly string[] = []): ServerHealth {
   const initial: Record<string, ServingStatus> = { '': 'SERVING' };
   for (const name of services) initial[name] = 'SERVING';
+  // Loaded on first use: grpc-health-check parses its .proto at require time (~40 ms), which
+  // every user of this package would otherwise pay, server or not.
+  const { HealthImplementation } = require('grpc-health-check') as typeof import('grpc-health-check');
   const health = new HealthImplementation(initial);
-  health.addToServer(server as unknown as Parameters<HealthImplementation['addToServer']>[0]);
+  health.addToServer(server as unknown as Parameters<HealthService['addToServer']>[0]);
   return health;
 }
