@@ -1,7 +1,7 @@
 import { compareUtf8 } from './compare-ids';
 import { crc32String } from './crc32';
 import { md5Words } from './md5';
-import { checkMembers } from './ring-options';
+import { checkMembers, RING_SIZE_UPPER_BOUND } from './ring-options';
 import type { HashRing, RingBuilder, RingMember } from './types';
 
 // A member index fits in 21 bits, so (point * 2^21 + index) is exact in a float64 and one
@@ -165,6 +165,14 @@ export class KetamaRingBuilder implements RingBuilder {
   build(members: readonly RingMember[]): KetamaRing {
     const weights = checkMembers(members);
     const n = members.length;
+    // A huge weight (or vnodes × weight) must fail clearly, not hang on millions of MD5 digests.
+    let total = 0;
+    for (let i = 0; i < n; i++) total += ketamaPointCount(weights[i]!, this.vnodes);
+    if (!(total <= RING_SIZE_UPPER_BOUND)) {
+      throw new RangeError(
+        `ketama: members × vnodes × weight ask for ${total} points, above ${RING_SIZE_UPPER_BOUND}; lower vnodes or the weights`,
+      );
+    }
     const counts = new Map<string, number>();
     const nextCache = new Map<string, MemberPoints>();
     const memberPoints: Uint32Array[] = new Array(n);

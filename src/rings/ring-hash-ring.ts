@@ -24,13 +24,22 @@ export function ringHashEntryCounts(
 ): Uint32Array {
   let sum = 0;
   for (const w of weights) sum += w;
+  // Weights near the float64 limit overflow the sum: normalise relative to the largest instead.
+  let divisor = 1;
+  if (!Number.isFinite(sum)) {
+    divisor = Math.max(...weights);
+    sum = 0;
+    for (const w of weights) sum += w / divisor;
+  }
   let minWeight = 1;
   const normalized = new Float64Array(weights.length);
   for (let i = 0; i < weights.length; i++) {
-    normalized[i] = weights[i]! / sum;
+    normalized[i] = weights[i]! / divisor / sum;
     minWeight = Math.min(minWeight, normalized[i]!);
   }
-  const scale = Math.min(Math.ceil(minWeight * minRingSize) / minWeight, maxRingSize);
+  // A normalised weight that underflows to 0 would make the scale NaN and the ring empty.
+  const wanted = Math.ceil(minWeight * minRingSize) / minWeight;
+  const scale = Number.isFinite(wanted) ? Math.min(wanted, maxRingSize) : maxRingSize;
   const counts = new Uint32Array(weights.length);
   let current = 0;
   let target = 0;

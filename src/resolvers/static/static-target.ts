@@ -69,13 +69,12 @@ function parseEntry(entry: string): StaticTargetEntry {
 export function parseStaticTarget(target: string): StaticTargetEntry[] {
   let list = target;
   const schemePrefix = `${STATIC_SCHEME}:`;
-  if (list.startsWith(schemePrefix)) {
-    list = list.slice(schemePrefix.length);
-    // An authority (static://authority/list) carries nothing for us.
-    if (list.startsWith('//')) {
-      const slash = list.indexOf('/', 2);
-      list = slash < 0 ? '' : list.slice(slash + 1);
-    }
+  if (list.startsWith(schemePrefix)) list = list.slice(schemePrefix.length);
+  // An authority (static://authority/list) carries nothing for us. grpc-js hands over the path of
+  // "static:///" (nothing after the slashes) as "///", so this applies to a bare path too.
+  if (list.startsWith('//')) {
+    const slash = list.indexOf('/', 2);
+    list = slash < 0 ? '' : list.slice(slash + 1);
   }
   const entries: StaticTargetEntry[] = [];
   const seen = new Set<string>();
