@@ -68,6 +68,8 @@ export interface HelloServerOptions {
   port?: number;
   /** Adds further services (e.g. grpc.health.v1) before the server starts. */
   configure?: (server: grpc.Server) => void;
+  /** Replaces the default `Say` handler (which answers at once), e.g. to hold calls open. */
+  say?: grpc.handleUnaryCall<SayRequest, SayReply>;
 }
 
 /** Starts a hello server that answers `Say` with the request text and its own id. */
@@ -75,9 +77,11 @@ export async function startHelloServer(options: HelloServerOptions): Promise<Run
   const host = options.host ?? '127.0.0.1';
   const server = new grpc.Server();
   server.addService(helloServiceDefinition, {
-    say(call: grpc.ServerUnaryCall<SayRequest, SayReply>, callback: grpc.sendUnaryData<SayReply>) {
-      callback(null, { text: call.request.text, serverId: options.serverId });
-    },
+    say:
+      options.say ??
+      ((call: grpc.ServerUnaryCall<SayRequest, SayReply>, callback: grpc.sendUnaryData<SayReply>) => {
+        callback(null, { text: call.request.text, serverId: options.serverId });
+      }),
   });
   options.configure?.(server);
   const bindHost = host.includes(':') ? `[${host}]` : host;

@@ -1,5 +1,6 @@
 import type * as grpc from '@grpc/grpc-js';
 import { createRingBuilder } from '../rings';
+import { boundedLoadFactorError } from '../rings/bounded-load';
 import type { RingAlgorithm, RingOptions } from '../rings/types';
 import { logError } from '../trace';
 
@@ -26,6 +27,12 @@ export interface ConsistentHashSettings {
   readonly missingKey: MissingKeyMode;
   readonly affinity: AffinityMode;
   readonly connect: ConnectMode;
+  /**
+   * Bounded-load balance factor c (a finite number >= 1), or `null` when bounded load is off: a key
+   * goes to the first READY endpoint along its walk whose in-flight calls are below
+   * ⌈c × (total in-flight + 1) × w / W⌉, W summing the READY endpoints' weights.
+   */
+  readonly boundedLoad: number | null;
 }
 
 /** Raw JSON form of the `consistent_hash` config (snake_case spellings are accepted too). */
@@ -39,6 +46,8 @@ export interface ConsistentHashJsonConfig {
   missingKey?: MissingKeyMode;
   affinity?: AffinityMode;
   connect?: ConnectMode;
+  /** Bounded-load balance factor c >= 1 (e.g. 1.25); off when absent. */
+  boundedLoad?: number;
   [unknownField: string]: unknown;
 }
 
@@ -109,6 +118,17 @@ function readPositiveInteger(
   return n;
 }
 
+/** Reads the optional bounded-load factor. */
+function readBoundedLoad(json: Record<string, unknown>, policy: string): number | null {
+  const value = readField(json, policy, 'boundedLoad');
+  if (value === undefined || value === null) return null;
+  const error = boundedLoadFactorError(value);
+  if (error !== null) {
+    throw new ConsistentHashConfigError(`${policy}: field "boundedLoad" ${error}`);
+  }
+  return value as number;
+}
+
 /** Validates a header name; returns it lowercased. */
 export function validateHeaderName(policy: string, field: string, value: unknown): string {
   if (typeof value !== 'string' || value.length === 0) {
@@ -175,6 +195,7 @@ export function parseConsistentHashSettings(raw: unknown): ConsistentHashSetting
     missingKey: readEnum(json, policy, 'missingKey', ['random', 'fail'], 'random'),
     affinity: readEnum(json, policy, 'affinity', ['failover', 'strict'], 'failover'),
     connect: readEnum(json, policy, 'connect', ['lazy', 'eager'], 'lazy'),
+    boundedLoad: readBoundedLoad(json, policy),
   };
 }
 
@@ -201,6 +222,7 @@ export class ConsistentHashConfig extends HashPolicyConfig {
         missingKey: s.missingKey,
         affinity: s.affinity,
         connect: s.connect,
+        ...(s.boundedLoad === null ? {} : { boundedLoad: s.boundedLoad }),
       },
     };
   }

@@ -3,19 +3,22 @@ import { createRingBuilder } from '../rings';
 import type { HashRing, RingBuilder } from '../rings/types';
 import { trace, traceInfo } from '../trace';
 import { aggregateState, type ChildStateCounts } from './aggregate-state';
+import { BoundedLoadGate, EndpointLoad, InFlightTotal, type LoadGateMember } from './bounded-load-gate';
 import { CONSISTENT_HASH_TYPE_NAME, type ConsistentHashSettings, HashPolicyConfig } from './config';
 import { KeyPositionCache } from './key-position-cache';
 import { ConsistentHashPicker, type PickerHost, type RingChild, unavailablePicker } from './picker';
 import { RING_HASH_EXPERIMENTAL_TYPE_NAME } from './ring-hash-experimental-config';
-import { endpointHashKey, endpointWeight } from './ring-members';
+import { endpointHashKey, endpointWeight, MAX_ENDPOINT_WEIGHT } from './ring-members';
 
 type Endpoint = grpc.experimental.Endpoint;
 type ChannelControlHelper = grpc.experimental.ChannelControlHelper;
 const { READY, IDLE, CONNECTING, TRANSIENT_FAILURE } = grpc.connectivityState;
 
 /** One endpoint: its pick_first child and what the ring needs to know about it. */
-class ChildEntry implements RingChild {
+class ChildEntry implements RingChild, LoadGateMember {
   leaf!: grpc.experimental.LeafLoadBalancer;
+  /** In-flight calls (counted only while bounded load is on); kept across pickers. */
+  readonly load: EndpointLoad;
   lastError: string | null = null;
   previousState = IDLE;
   started = false;
@@ -26,7 +29,10 @@ class ChildEntry implements RingChild {
     public endpoint: Endpoint,
     public hashKey: string,
     public weight: number,
-  ) {}
+    inFlight: InFlightTotal,
+  ) {
+    this.load = new EndpointLoad(inFlight);
+  }
 
   get name(): string {
     return this.hashKey;
@@ -60,6 +66,8 @@ export class ConsistentHashLoadBalancer implements grpc.experimental.LoadBalance
   private updatesPaused = false;
   private latestError: string | null = null;
   private destroyed = false;
+  /** All current endpoints' in-flight calls, for bounded load. */
+  private readonly inFlight = new InFlightTotal();
 
   constructor(private readonly helper: ChannelControlHelper) {}
 
@@ -105,7 +113,8 @@ export class ConsistentHashLoadBalancer implements grpc.experimental.LoadBalance
       const duplicate = byHashKey.get(hashKey);
       if (duplicate) {
         // Same ring identity twice: one member, weights added (as grpc-js-xds's ring_hash does).
-        duplicate.weight += weight;
+        // Capped like one endpoint's weight: many copies must not build a ring of millions of points.
+        duplicate.weight = Math.min(duplicate.weight + weight, MAX_ENDPOINT_WEIGHT);
         trace('lb', `endpoint ${hashKey} listed twice; weights added`);
         continue;
       }
@@ -133,6 +142,7 @@ export class ConsistentHashLoadBalancer implements grpc.experimental.LoadBalance
     }
     for (const removed of this.children.deleteMissing(next.map((e) => e.endpoint))) {
       removed.removed = true;
+      removed.load.detach();
       removed.leaf.destroy();
     }
     if (next.length === 0) {
@@ -171,6 +181,7 @@ export class ConsistentHashLoadBalancer implements grpc.experimental.LoadBalance
     this.destroyed = true;
     for (const child of this.children.values()) {
       child.removed = true;
+      child.load.detach();
       child.leaf.destroy();
     }
     this.children.clear();
@@ -203,7 +214,7 @@ export class ConsistentHashLoadBalancer implements grpc.experimental.LoadBalance
     channelOptions: grpc.ChannelOptions,
     resolutionNote: string,
   ): ChildEntry {
-    const entry = new ChildEntry(endpoint, hashKey, weight);
+    const entry = new ChildEntry(endpoint, hashKey, weight, this.inFlight);
     const childHelper = grpc.experimental.createChildChannelControlHelper(this.helper, {
       updateState: (state, _picker, errorMessage) => this.onChildState(entry, state, errorMessage),
     });
@@ -303,7 +314,18 @@ export class ConsistentHashLoadBalancer implements grpc.experimental.LoadBalance
     }
     const state = aggregateState(counts);
     // The ring picker in every state: keys whose walk reaches a usable endpoint still route.
-    const picker = new ConsistentHashPicker(this.ring, this.ringChildren, this.settings, this, this.cache);
+    const gate =
+      this.settings.boundedLoad === null
+        ? null
+        : new BoundedLoadGate(this.settings.boundedLoad, this.ringChildren, this.inFlight);
+    const picker = new ConsistentHashPicker(
+      this.ring,
+      this.ringChildren,
+      this.settings,
+      this,
+      this.cache,
+      gate,
+    );
     const error =
       state === TRANSIENT_FAILURE
         ? `consistent_hash: no connection established; last error: ${this.latestError}`

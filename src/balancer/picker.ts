@@ -59,6 +59,7 @@ const UINT32 = 0x1_0000_0000;
  * Routes each call by the hash of its key header to a ring position, then to the member there.
  * Failover (A42/A61): READY → that child; IDLE → connect, queue; CONNECTING → queue;
  * TRANSIENT_FAILURE → walk on to the next distinct member. Strict: the owner alone.
+ * With a load gate (bounded load), READY members at their limit are passed by too (see each walk).
  * Never throws: any unexpected error becomes an INTERNAL failure.
  */
 export class ConsistentHashPicker implements Picker {
@@ -103,6 +104,11 @@ export class ConsistentHashPicker implements Picker {
   private pickUnchecked(pickArgs: PickArgs): PickResult {
     const position = this.positionOf(pickArgs.metadata);
     if (position < 0) return this.missingKeyResult ?? this.pickRandom(pickArgs);
+    if (this.gate === null) {
+      // Fast path, the same in both affinity modes: a READY owner serves its key.
+      const owner = this.children[this.ring.memberAt(position)]!;
+      if (owner.getConnectivityState() === READY) return owner.getPicker().pick(pickArgs);
+    }
     return this.settings.affinity === 'strict'
       ? this.pickStrict(position, pickArgs)
       : this.pickFailover(position, pickArgs);
@@ -128,7 +134,8 @@ export class ConsistentHashPicker implements Picker {
     const child = this.children[member]!;
     switch (child.getConnectivityState()) {
       case READY:
-        return this.complete(member, child, pickArgs);
+        if (this.gate === null || this.gate.admits(member)) return this.complete(member, child, pickArgs);
+        return this.spillStrict(position, member, pickArgs);
       case IDLE:
         this.host.requestConnect(child);
         return QUEUE_RESULT;
@@ -143,6 +150,35 @@ export class ConsistentHashPicker implements Picker {
       default:
         return QUEUE_RESULT;
     }
+  }
+
+  /**
+   * Bounded load with strict affinity: the owner is READY but at its limit, so the call goes to the
+   * next READY member along the walk that admits it. Members that are not READY are passed by
+   * without connecting them (strict never connects for another member's key). If none admits, the
+   * owner serves the call: the bound never fails a call.
+   */
+  private spillStrict(position: number, owner: number, pickArgs: PickArgs): PickResult {
+    const ring = this.ring;
+    const gate = this.gate!;
+    const size = ring.size;
+    const memberCount = this.children.length;
+    const stamp = this.nextStamp();
+    this.visited[owner] = stamp;
+    let distinct = 1;
+    for (let step = 1; step < size && distinct < memberCount; step++) {
+      let p = position + step;
+      if (p >= size) p -= size;
+      const member = ring.memberAt(p);
+      if (this.visited[member] === stamp) continue;
+      this.visited[member] = stamp;
+      distinct++;
+      const child = this.children[member]!;
+      if (child.getConnectivityState() === READY && gate.admits(member)) {
+        return this.complete(member, child, pickArgs);
+      }
+    }
+    return this.complete(owner, this.children[owner]!, pickArgs);
   }
 
   /** A fresh stamp for the visited set. */
@@ -168,6 +204,8 @@ export class ConsistentHashPicker implements Picker {
     let distinct = 0;
     let firstIdle: RingChild | null = null;
     let connecting = false;
+    // Bounded load: the first READY member the gate refused, which serves the call if none admits.
+    let overloaded = -1;
     for (let step = 0; step < size && distinct < memberCount; step++) {
       let position = start + step;
       if (position >= size) position -= size;
@@ -179,11 +217,16 @@ export class ConsistentHashPicker implements Picker {
       const state = child.getConnectivityState();
       if (state === READY) {
         if (this.gate === null || this.gate.admits(member)) return this.complete(member, child, pickArgs);
+        if (overloaded < 0) overloaded = member;
       } else if (state === IDLE) {
         firstIdle ??= child;
       } else if (state === CONNECTING) {
         connecting = true;
       }
+    }
+    if (overloaded >= 0) {
+      if (firstIdle !== null && !connecting) this.host.requestConnect(firstIdle);
+      return this.complete(overloaded, this.children[overloaded]!, pickArgs);
     }
     if (connecting) return QUEUE_RESULT;
     if (firstIdle !== null) {
@@ -205,6 +248,10 @@ export class ConsistentHashPicker implements Picker {
     let distinct = 0;
     let lastMember = -1;
     let lastError: string | null = null;
+    // Bounded load: the first READY member the gate refused (the key's normal choice). Once there is
+    // one, an IDLE or CONNECTING member no longer queues the call; the walk looks on for a READY
+    // member under its limit and otherwise falls back to this one.
+    let overloaded = -1;
     for (let step = 0; step < size && distinct < memberCount; step++) {
       let position = start + step;
       if (position >= size) position -= size;
@@ -217,15 +264,21 @@ export class ConsistentHashPicker implements Picker {
       const state = child.getConnectivityState();
       if (state === READY) {
         if (this.gate === null || this.gate.admits(member)) return this.complete(member, child, pickArgs);
+        if (overloaded < 0) overloaded = member;
         continue;
       }
       if (state === IDLE) {
         this.host.requestConnect(child);
-        return QUEUE_RESULT;
+        if (overloaded < 0) return QUEUE_RESULT;
+        continue;
       }
-      if (state === CONNECTING) return QUEUE_RESULT;
+      if (state === CONNECTING) {
+        if (overloaded < 0) return QUEUE_RESULT;
+        continue;
+      }
       lastError = child.lastError ?? lastError;
     }
+    if (overloaded >= 0) return this.complete(overloaded, this.children[overloaded]!, pickArgs);
     return failure(
       PickResultType.TRANSIENT_FAILURE,
       grpc.status.UNAVAILABLE,

@@ -54,6 +54,7 @@ export function parseRingHashExperimentalSettings(raw: unknown): ConsistentHashS
     missingKey: 'random',
     affinity: 'failover',
     connect: 'lazy',
+    boundedLoad: null,
   };
 }
 

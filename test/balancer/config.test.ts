@@ -34,6 +34,7 @@ describe('consistent_hash config', () => {
       missingKey: 'random',
       affinity: 'failover',
       connect: 'lazy',
+      boundedLoad: null,
     });
   });
 

@@ -61,6 +61,7 @@ const SETTINGS: ConsistentHashSettings = {
   missingKey: 'random',
   affinity: 'failover',
   connect: 'lazy',
+  boundedLoad: null,
 };
 
 function md(key?: string | string[]): grpc.Metadata {
