@@ -9,7 +9,14 @@ export { register } from './register';
 export * from './resolvers/consul';
 export * from './resolvers/etcd';
 export * from './resolvers/static';
-export { buildRing, createRingBuilder } from './rings';
-export { crc32String, formatUint64Decimal, parseUint64Decimal, xxh64String } from './rings';
+export {
+  buildRing,
+  crc32String,
+  createRingBuilder,
+  formatUint64Decimal,
+  parseUint64Decimal,
+  xxh64String,
+} from './rings';
+export { generateKeys, ringOwnership, simulateDistribution } from './rings/distribution';
 export type { HashRing, RingAlgorithm, RingBuilder, RingMember, RingOptions } from './rings/types';
 export { TRACER_NAME } from './trace';

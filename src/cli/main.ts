@@ -10,6 +10,8 @@ export interface Subcommand {
 // Adding a subcommand is one line here; modules load lazily so each command pays only for itself.
 const subcommands: Record<string, () => Promise<Subcommand>> = {
   route: async () => (await import('./route')).routeCommand,
+  simulate: async () => (await import('./simulate')).simulateCommand,
+  inspect: async () => (await import('./inspect')).inspectCommand,
 };
 
 const PROGRAM = 'grpc-consistent-hash';

@@ -1,0 +1,321 @@
+import { parseArgs } from 'node:util';
+import * as grpc from '@grpc/grpc-js';
+import { ConsistentHashConfigError, type ConsistentHashSettings, validateConfig } from '../balancer';
+import { endpointHashKey, endpointWeight } from '../balancer/ring-members';
+import type { DiscoveredEndpoint } from '../endpoint';
+import { register } from '../register';
+import { parseGoDuration } from '../resolvers/shared/go-duration';
+import { createRingBuilder } from '../rings';
+import { crc32String } from '../rings/crc32';
+import { ringOwnership } from '../rings/ownership';
+import type { HashRing, RingMember } from '../rings/types';
+import { formatUint64Decimal } from '../rings/uint64';
+import { xxh64String } from '../rings/xxhash64';
+import type { Subcommand } from './main';
+import { UsageError } from './usage-error';
+
+const HELP = `usage: grpc-consistent-hash inspect <target> [--key K ...] [--config JSON] [--timeout 5s]
+
+Resolves <target> once through the registered resolvers (static:, consul:, etcd:, dns:, ipv4:,
+ipv6:, unix:; a target without a scheme uses dns:, as grpc-js does), prints the endpoints with
+their weights and their share of the ring, and for each --key the endpoint that owns it.
+  --key K        a hash key to place (repeat for several)
+  --config JSON  the consistent_hash config to build the ring with, as the policy's JSON
+                 ({"algorithm":"maglev"}), a loadBalancingConfig entry
+                 ({"consistent_hash":{...}}) or a service config; default: the policy's defaults
+  --timeout D    how long to wait for the resolver's first answer (default 5s; e.g. 500ms, 1m)
+Exit codes: 0 resolved; 1 the resolver failed, timed out or returned no endpoints;
+2 bad arguments (flags, config, target syntax or scheme).`;
+
+/** Longest accepted `--timeout`. */
+const MAX_TIMEOUT_MS = 10 * 60_000;
+
+/** The parsed `inspect` configuration. */
+export interface InspectSettings {
+  readonly target: string;
+  readonly keys: readonly string[];
+  readonly config: ConsistentHashSettings;
+  readonly timeoutMs: number;
+}
+
+/** Picks the policy config out of a service config (`{ loadBalancingConfig: [...] }`), if it is one. */
+function policyConfigOf(json: unknown): unknown {
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) return json;
+  const list = (json as Record<string, unknown>).loadBalancingConfig;
+  if (!Array.isArray(list)) return json;
+  const entry = list.find(
+    (e) =>
+      e !== null &&
+      typeof e === 'object' &&
+      ('consistent_hash' in (e as object) || 'ring_hash_experimental' in (e as object)),
+  );
+  if (entry === undefined) {
+    throw new UsageError(
+      '--config: its loadBalancingConfig has no consistent_hash or ring_hash_experimental entry',
+    );
+  }
+  return entry;
+}
+
+/** Parses `--timeout`: a Go-style duration (`5s`, `500ms`) or a number of seconds. */
+function parseTimeout(text: string): number {
+  const ms = /^[0-9]+(\.[0-9]+)?$/.test(text) ? Number(text) * 1000 : parseGoDuration(text);
+  if (ms === null || !Number.isFinite(ms) || ms <= 0 || ms > MAX_TIMEOUT_MS) {
+    throw new UsageError(`--timeout must be a duration in (0, 10m], such as 5s or 500ms, got '${text}'`);
+  }
+  return ms;
+}
+
+/** Parses and validates `inspect` arguments; throws a UsageError naming the problem. Returns null for --help. */
+export function parseInspectArgs(argv: readonly string[]): InspectSettings | null {
+  let values: Record<string, string | string[] | boolean | undefined>;
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: true,
+      options: {
+        key: { type: 'string', multiple: true },
+        config: { type: 'string' },
+        timeout: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (err) {
+    throw new UsageError((err as Error).message.split('\n')[0]!);
+  }
+  if (values.help) return null;
+  if (positionals.length === 0) throw new UsageError('a target is required, e.g. static:///10.0.0.1:50051');
+  if (positionals.length > 1) {
+    throw new UsageError(`expected one target, got ${positionals.length}: ${positionals.join(' ')}`);
+  }
+  const target = positionals[0]!;
+  if (target.trim() === '') throw new UsageError('the target is empty');
+
+  let config: ConsistentHashSettings;
+  const configText = values.config as string | undefined;
+  try {
+    let json: unknown = {};
+    if (configText !== undefined) {
+      try {
+        json = JSON.parse(configText);
+      } catch (err) {
+        throw new UsageError(`--config is not valid JSON: ${(err as Error).message}`);
+      }
+    }
+    config = validateConfig(policyConfigOf(json));
+  } catch (err) {
+    if (err instanceof ConsistentHashConfigError) throw new UsageError(`--config: ${err.message}`);
+    throw err;
+  }
+  const timeoutText = values.timeout as string | undefined;
+  return {
+    target,
+    keys: (values.key as string[] | undefined) ?? [],
+    config,
+    timeoutMs: timeoutText === undefined ? 5000 : parseTimeout(timeoutText),
+  };
+}
+
+/** A failure the resolver reported (or its silence): exit code 1. */
+export class ResolutionError extends Error {
+  override readonly name = 'ResolutionError';
+}
+
+const URI = /^(?:([A-Za-z0-9+.-]+):)?(?:\/\/([^/]*)\/)?(.+)$/;
+
+function parseTarget(target: string): grpc.experimental.GrpcUri {
+  const match = URI.exec(target);
+  if (match === null) throw new UsageError(`target '${target}' is not a URI (scheme:[//authority/]path)`);
+  return {
+    ...(match[1] === undefined ? {} : { scheme: match[1] }),
+    ...(match[2] === undefined ? {} : { authority: match[2] }),
+    path: match[3]!,
+  };
+}
+
+/** What the resolver answered first. */
+export interface Resolution {
+  readonly endpoints: readonly grpc.experimental.Endpoint[];
+  readonly note: string;
+}
+
+/**
+ * Resolves a target once through grpc-js's registered resolvers (after `register()`), waiting at
+ * most `timeoutMs` for the first answer, then destroys the resolver.
+ * @throws UsageError for a target that is not a URI or names an unknown scheme;
+ *   ResolutionError for a resolver error, an empty list or a timeout.
+ */
+export async function resolveOnce(target: string, timeoutMs: number): Promise<Resolution> {
+  register();
+  let uri = parseTarget(target);
+  let resolver: grpc.experimental.Resolver | undefined;
+  let settle: (r: Resolution | Error) => void = () => {};
+  const answered = new Promise<Resolution | Error>((resolve) => {
+    settle = resolve;
+  });
+  let settled = false;
+  const listener: grpc.experimental.ResolverListener = (endpointList, _attributes, _serviceConfig, note) => {
+    if (settled) return true;
+    settled = true;
+    if (endpointList.ok) settle({ endpoints: endpointList.value, note });
+    else settle(new ResolutionError(endpointList.error.details || note || 'resolution failed'));
+    return true;
+  };
+  const create = (u: grpc.experimental.GrpcUri) => grpc.experimental.createResolver(u, listener, {});
+  try {
+    resolver = create(uri);
+  } catch (err) {
+    const message = (err as Error).message;
+    if (!/No resolver could be created/.test(message)) throw new ResolutionError(message);
+    // As grpc-js does: an unregistered scheme means the whole target is a dns: name ("host:port").
+    if (target.includes('://')) {
+      throw new UsageError(
+        `unknown scheme '${uri.scheme}' in target '${target}' (known: static, consul, etcd, dns, ipv4, ipv6, unix)`,
+      );
+    }
+    uri = { scheme: 'dns', path: target };
+    resolver = create(uri);
+  }
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    resolver.updateResolution();
+    timer = setTimeout(
+      () => settle(new ResolutionError(`no answer from the resolver within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    const result = await answered;
+    settled = true;
+    if (result instanceof Error) throw result;
+    if (result.endpoints.length === 0) {
+      throw new ResolutionError(
+        `the resolver returned no endpoints${result.note ? ` (${result.note})` : ''}`,
+      );
+    }
+    return result;
+  } finally {
+    clearTimeout(timer);
+    resolver.destroy();
+  }
+}
+
+/** One ring member built from resolved endpoints. */
+export interface InspectedMember {
+  readonly id: string;
+  readonly addresses: readonly string[];
+  readonly weight: number;
+  readonly tags: readonly string[];
+}
+
+/**
+ * The ring members the balancer would build from these endpoints: identity from
+ * `endpointHashKey`, weight from `endpointWeight`, duplicates merged with their weights added.
+ */
+export function membersOf(endpoints: readonly grpc.experimental.Endpoint[]): InspectedMember[] {
+  const byId = new Map<string, { id: string; addresses: string[]; weight: number; tags: string[] }>();
+  for (const endpoint of endpoints) {
+    const id = endpointHashKey(endpoint);
+    if (id === '') continue;
+    const weight = endpointWeight(endpoint, id);
+    const existing = byId.get(id);
+    if (existing) {
+      existing.weight += weight;
+      continue;
+    }
+    const tags = (endpoint as DiscoveredEndpoint).tags;
+    byId.set(id, {
+      id,
+      addresses: endpoint.addresses.map((a) => grpc.experimental.subchannelAddressToString(a)),
+      weight,
+      tags: Array.isArray(tags) ? tags.map(String) : [],
+    });
+  }
+  return [...byId.values()];
+}
+
+/** The hash of a key as the balancer computes it, in decimal: CRC-32 for ketama, XXH64 otherwise. */
+export function keyHash(ring: HashRing, key: string): string {
+  if (ring.algorithm === 'ketama') return String(crc32String(key));
+  const out = new Uint32Array(2);
+  xxh64String(key, 0, out);
+  return formatUint64Decimal(out[0]!, out[1]!);
+}
+
+function alignedTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((cell, c) => (c === header.length - 1 ? cell : cell.padEnd(widths[c]!)))
+      .join('  ')
+      .trimEnd();
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+/** The printed report for a resolution. */
+export function formatInspection(settings: InspectSettings, resolution: Resolution): string {
+  const members = membersOf(resolution.endpoints);
+  if (members.length === 0)
+    throw new ResolutionError('the resolver returned only endpoints without addresses');
+  const ringMembers: RingMember[] = members.map((m) => ({ id: m.id, weight: m.weight }));
+  const ring = createRingBuilder(settings.config.algorithm, settings.config.ringOptions).build(ringMembers);
+  const shares = ringOwnership(ring);
+  const unit = ring.algorithm === 'ketama' ? 'points' : ring.algorithm === 'ring_hash' ? 'entries' : 'slots';
+  const lines = [
+    `target: ${settings.target}`,
+    ...(resolution.note ? [`resolver: ${resolution.note}`] : []),
+    `ring: ${ring.algorithm}, ${members.length} endpoint${members.length === 1 ? '' : 's'}, ${ring.size} ${unit}`,
+    '',
+    alignedTable(
+      ['endpoint', 'addresses', 'weight', 'tags', 'ring share'],
+      members.map((m, i) => [
+        m.id,
+        m.addresses.join(','),
+        String(Number(m.weight.toFixed(6))),
+        m.tags.length > 0 ? m.tags.join(',') : '-',
+        `${(shares[i]! * 100).toFixed(2)}%`,
+      ]),
+    ),
+  ];
+  if (settings.keys.length > 0) {
+    lines.push(
+      '',
+      alignedTable(
+        ['key', 'hash', 'position', 'endpoint'],
+        settings.keys.map((key) => {
+          const position = ring.locateKey(key);
+          return [key, keyHash(ring, key), String(position), members[ring.memberAt(position)]!.id];
+        }),
+      ),
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** The `inspect` subcommand. */
+export const inspectCommand: Subcommand = {
+  summary: 'resolve a target and show its endpoints, ring shares and key owners',
+  async run(argv) {
+    const settings = parseInspectArgs(argv);
+    if (settings === null) {
+      process.stdout.write(`${HELP}\n`);
+      return 0;
+    }
+    // A resolver that leaves a handle open after destroy() must not keep the command alive.
+    const forceExit = () => setTimeout(() => process.exit(), 2000).unref();
+    try {
+      const resolution = await resolveOnce(settings.target, settings.timeoutMs);
+      process.stdout.write(formatInspection(settings, resolution));
+      forceExit();
+      return 0;
+    } catch (err) {
+      if (err instanceof ResolutionError) {
+        process.stderr.write(`grpc-consistent-hash inspect: ${settings.target}: ${err.message}\n`);
+        process.exitCode = 1;
+        forceExit();
+        return 1;
+      }
+      throw err;
+    }
+  },
+};

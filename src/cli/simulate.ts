@@ -1,0 +1,351 @@
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { boundedLoadFactorError } from '../rings/bounded-load';
+import {
+  type DistributionReport,
+  generateKeys,
+  seedFromText,
+  simulateDistribution,
+  syntheticMembers,
+} from '../rings/distribution';
+import { RING_ALGORITHMS, resolveRingOptions } from '../rings/ring-options';
+import type { RingAlgorithm, RingMember, RingOptions } from '../rings/types';
+import type { Subcommand } from './main';
+import { renderDistributionSvg } from './svg-chart';
+import { UsageError } from './usage-error';
+
+const HELP = `usage: grpc-consistent-hash simulate --algorithm ketama|ring_hash|maglev --backends N|A,B,C
+         [--weights 1,2,1] [--keys 100000] [--zipf 1.1] [--bounded-load 1.25] [--seed S]
+         [--leaving all|M] [--svg out.svg]
+         [--vnodes N] [--min-ring-size N] [--max-ring-size N] [--table-size N]
+
+Sends a seeded stream of keys through a ring and prints each backend's share of the requests
+against its ideal share, max/mean load, the coefficient of variation, and the requests that move
+when each backend leaves and when one joins, against the ideal (its share; 1/(N+1) for a join).
+  --backends N|A,B,C   N synthetic addresses (10.0.0.1:50051, ...; never contacted) or a list
+  --weights W,...      one weight per listed backend (default 1)
+  --keys K             number of requests (default 100000)
+  --zipf S             draw requests from K keys with Zipf(S) popularity (default: K distinct keys)
+  --bounded-load C     bounded-load factor C >= 1: every request stays in flight, and each goes to
+                       the first backend along its ring walk below ceil(C x (in-flight + 1) x w / W)
+  --seed S             seed for the keys (default 1); the same seed gives the same output
+  --leaving all|M      backends to remove one at a time (default: all, or 100 spread evenly above
+                       200 backends)
+  --svg FILE           also write a chart: shares against the ideal, and moves per leaving backend
+  --vnodes N           ketama points per unit weight (default 64)
+  --min-ring-size N    ring_hash minimum ring size (default 1024)
+  --max-ring-size N    ring_hash maximum ring size (default 4096)
+  --table-size N       maglev table size, a prime (default 65537)
+A progress line is written to stderr when the run takes more than a second.
+Errors (bad flags) exit with code 2.`;
+
+const OPTION_FLAGS: readonly { flag: string; option: keyof RingOptions; algorithm: RingAlgorithm }[] = [
+  { flag: 'vnodes', option: 'vnodes', algorithm: 'ketama' },
+  { flag: 'min-ring-size', option: 'minRingSize', algorithm: 'ring_hash' },
+  { flag: 'max-ring-size', option: 'maxRingSize', algorithm: 'ring_hash' },
+  { flag: 'table-size', option: 'tableSize', algorithm: 'maglev' },
+];
+
+/** Most synthetic backends `--backends N` accepts. */
+const MAX_BACKENDS = 100_000;
+/** Most requests `--keys` accepts. */
+const MAX_KEYS = 10_000_000;
+
+/** The parsed `simulate` configuration. */
+export interface SimulateSettings {
+  readonly algorithm: RingAlgorithm;
+  readonly members: readonly RingMember[];
+  readonly options: RingOptions;
+  readonly keys: number;
+  readonly zipf: number | null;
+  readonly boundedLoad: number | null;
+  readonly seed: string;
+  readonly leaving: 'all' | number;
+  readonly svg: string | null;
+}
+
+function parseInteger(flag: string, text: string, min: number, max: number): number {
+  const n = /^[0-9]+$/.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    throw new UsageError(`--${flag} must be an integer in [${min}, ${max}], got '${text}'`);
+  }
+  return n;
+}
+
+function parseNumber(flag: string, text: string): number {
+  const n = text.trim() === '' ? Number.NaN : Number(text);
+  if (!Number.isFinite(n)) throw new UsageError(`--${flag} must be a number, got '${text}'`);
+  return n;
+}
+
+function parseBackends(text: string): RingMember[] {
+  if (/^[0-9]+$/.test(text.trim())) {
+    return syntheticMembers(parseInteger('backends', text.trim(), 1, MAX_BACKENDS));
+  }
+  const backends = text.split(',').map((b) => b.trim());
+  if (backends.length === 1 && backends[0] === '') throw new UsageError('--backends is empty');
+  const emptyAt = backends.indexOf('');
+  if (emptyAt >= 0) throw new UsageError(`--backends has an empty entry at position ${emptyAt + 1}`);
+  const seen = new Set<string>();
+  for (const b of backends) {
+    if (seen.has(b)) throw new UsageError(`--backends lists '${b}' twice`);
+    seen.add(b);
+  }
+  return backends.map((id) => ({ id }));
+}
+
+/** Parses and validates `simulate` arguments; throws a UsageError naming the problem. Returns null for --help. */
+export function parseSimulateArgs(argv: readonly string[]): SimulateSettings | null {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        algorithm: { type: 'string' },
+        backends: { type: 'string' },
+        weights: { type: 'string' },
+        keys: { type: 'string' },
+        zipf: { type: 'string' },
+        'bounded-load': { type: 'string' },
+        seed: { type: 'string' },
+        leaving: { type: 'string' },
+        svg: { type: 'string' },
+        vnodes: { type: 'string' },
+        'min-ring-size': { type: 'string' },
+        'max-ring-size': { type: 'string' },
+        'table-size': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (err) {
+    throw new UsageError((err as Error).message.split('\n')[0]!);
+  }
+  if (values.help) return null;
+
+  const algorithm = values.algorithm as string | undefined;
+  if (algorithm === undefined)
+    throw new UsageError(`--algorithm is required (${RING_ALGORITHMS.join(', ')})`);
+  if (!RING_ALGORITHMS.includes(algorithm as RingAlgorithm)) {
+    throw new UsageError(`--algorithm must be one of ${RING_ALGORITHMS.join(', ')}, got '${algorithm}'`);
+  }
+  const backendsText = values.backends as string | undefined;
+  if (backendsText === undefined) {
+    throw new UsageError('--backends is required (a count, or a comma-separated host:port list)');
+  }
+  let members = parseBackends(backendsText);
+
+  const weightsText = values.weights as string | undefined;
+  if (weightsText !== undefined) {
+    const parts = weightsText.split(',').map((w) => w.trim());
+    if (parts.length !== members.length) {
+      throw new UsageError(`--weights has ${parts.length} entries but --backends has ${members.length}`);
+    }
+    members = members.map((m, i) => {
+      const w = parts[i]!;
+      const n = w === '' ? Number.NaN : Number(w);
+      if (!Number.isFinite(n) || n <= 0) {
+        throw new UsageError(`--weights entry ${i + 1} must be a finite number > 0, got '${w}'`);
+      }
+      return { id: m.id, weight: n };
+    });
+  }
+
+  const options: { -readonly [K in keyof RingOptions]: RingOptions[K] } = {};
+  for (const { flag, option, algorithm: owner } of OPTION_FLAGS) {
+    const text = values[flag] as string | undefined;
+    if (text === undefined) continue;
+    if (owner !== algorithm) throw new UsageError(`--${flag} applies only to --algorithm ${owner}`);
+    options[option] = parseInteger(flag, text, 1, Number.MAX_SAFE_INTEGER);
+  }
+  try {
+    resolveRingOptions(options);
+  } catch (err) {
+    let message = (err as Error).message;
+    for (const { flag, option } of OPTION_FLAGS)
+      message = message.replace(new RegExp(`\\b${option}\\b`, 'g'), `--${flag}`);
+    throw new UsageError(message);
+  }
+
+  const keysText = values.keys as string | undefined;
+  const keys = keysText === undefined ? 100_000 : parseInteger('keys', keysText, 1, MAX_KEYS);
+
+  let zipf: number | null = null;
+  const zipfText = values.zipf as string | undefined;
+  if (zipfText !== undefined) {
+    zipf = parseNumber('zipf', zipfText);
+    if (zipf <= 0 || zipf > 10) throw new UsageError(`--zipf must be a number in (0, 10], got '${zipfText}'`);
+  }
+
+  let boundedLoad: number | null = null;
+  const boundedText = values['bounded-load'] as string | undefined;
+  if (boundedText !== undefined) {
+    boundedLoad = parseNumber('bounded-load', boundedText);
+    const error = boundedLoadFactorError(boundedLoad);
+    if (error !== null)
+      throw new UsageError(`--bounded-load ${error.replace(/got .*$/, `got '${boundedText}'`)}`);
+  }
+
+  const seed = (values.seed as string | undefined) ?? '1';
+  if (seed === '') throw new UsageError('--seed is empty');
+
+  const leavingText = values.leaving as string | undefined;
+  let leaving: 'all' | number;
+  if (leavingText === undefined) leaving = members.length > 200 ? 100 : 'all';
+  else if (leavingText === 'all') leaving = 'all';
+  else leaving = parseInteger('leaving', leavingText, 0, MAX_BACKENDS);
+
+  const svg = (values.svg as string | undefined) ?? null;
+  if (svg === '') throw new UsageError('--svg needs a file name');
+
+  return {
+    algorithm: algorithm as RingAlgorithm,
+    members,
+    options,
+    keys,
+    zipf,
+    boundedLoad,
+    seed,
+    leaving,
+    svg,
+  };
+}
+
+/** Runs the simulation for parsed settings. */
+export function runSimulation(
+  settings: SimulateSettings,
+  onProgress?: (done: number, total: number) => void,
+): DistributionReport {
+  const keys = generateKeys({ count: settings.keys, zipf: settings.zipf, seed: seedFromText(settings.seed) });
+  return simulateDistribution({
+    algorithm: settings.algorithm,
+    members: settings.members,
+    options: settings.options,
+    keys,
+    boundedLoad: settings.boundedLoad,
+    leaving: settings.leaving,
+    ...(onProgress ? { onProgress } : {}),
+  });
+}
+
+const percent = (x: number, digits = 2) => `${(x * 100).toFixed(digits)}%`;
+
+/** Formats rows as an aligned text table: first column left-aligned, the rest right-aligned. */
+function alignedTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!)))
+      .join('  ')
+      .trimEnd();
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+/** Describes the setup in one line. */
+export function describeSetup(report: DistributionReport, seed: string): string {
+  const unit =
+    report.algorithm === 'ketama' ? 'points' : report.algorithm === 'ring_hash' ? 'entries' : 'slots';
+  const keys =
+    report.zipf === null
+      ? `${report.requests} requests, each a distinct uniform key`
+      : `${report.requests} requests over ${report.distinctKeys} keys with Zipf(${report.zipf}) popularity`;
+  const bounded = report.boundedLoad === null ? 'no bounded load' : `bounded load c = ${report.boundedLoad}`;
+  const n = report.members.length;
+  return `${report.algorithm}, ${n} backend${n === 1 ? '' : 's'}, ring of ${report.ringSize} ${unit}; ${keys}; ${bounded}; seed ${seed}`;
+}
+
+/** The printed report: the per-backend table and the summary. */
+export function formatReport(report: DistributionReport, seed: string): string {
+  const rows = report.members.map((m) => [
+    m.id,
+    String(m.weight),
+    String(m.requests),
+    percent(m.share),
+    percent(m.idealShare),
+    (m.share / m.idealShare).toFixed(2),
+    percent(m.ownedShare),
+    m.movedOnLeave === null ? '-' : percent(m.movedOnLeave),
+    m.movedOnLeave === null ? '-' : (m.movedOnLeave / m.idealShare).toFixed(2),
+  ]);
+  const table = alignedTable(
+    [
+      'backend',
+      'weight',
+      'requests',
+      'share',
+      'ideal',
+      'share/ideal',
+      'ring owned',
+      'moved if it leaves',
+      'moved/ideal',
+    ],
+    rows,
+  );
+  const { leave, join } = report;
+  const summary = [
+    `load max/mean            ${report.maxOverMean.toFixed(3)}   (max over backends of share/ideal; ideal 1)`,
+    `load CV                  ${report.cv.toFixed(3)}`,
+    `ring owned max/mean, CV  ${report.ownedMaxOverMean.toFixed(3)}, ${report.ownedCv.toFixed(3)}   (exact hash-space shares, independent of the keys)`,
+    leave.measured > 0
+      ? `moved on leave           ${percent(leave.moved)} of requests on average vs ideal ${percent(leave.ideal)} (${leave.ratio.toFixed(2)}x), over ${leave.measured} leaving backend${leave.measured === 1 ? '' : 's'}`
+      : 'moved on leave           not measured',
+    `moved on join            ${percent(join.moved)} of requests vs ideal ${percent(join.ideal)} (${join.ratio.toFixed(2)}x) when ${join.id} joins`,
+  ];
+  return `simulate: ${describeSetup(report, seed)}\n\n${table}\n\n${summary.join('\n')}\n`;
+}
+
+/** Reports progress on stderr, but only once the run has taken more than a second. */
+export function createProgress(stream: NodeJS.WriteStream, label: string, delayMs = 1000) {
+  const started = performance.now();
+  const tty = stream.isTTY === true;
+  let lastDrawn = 0;
+  let drawn = false;
+  return {
+    update(done: number, total: number): void {
+      const now = performance.now();
+      if (now - started < delayMs) return;
+      // A terminal gets a live line; a pipe or file a line a second at most.
+      if (drawn && now - lastDrawn < (tty ? 100 : 1000)) return;
+      lastDrawn = now;
+      drawn = true;
+      const text = `${label}: ${done}/${total} ring builds (${Math.round((100 * done) / total)}%)`;
+      stream.write(tty ? `\r${text}\u001b[K` : `${text}\n`);
+    },
+    finish(): void {
+      if (drawn && tty) stream.write('\r\u001b[K');
+    },
+  };
+}
+
+/** The `simulate` subcommand. */
+export const simulateCommand: Subcommand = {
+  summary: 'simulate key distribution, balance and key moves for a ring',
+  async run(argv) {
+    const settings = parseSimulateArgs(argv);
+    if (settings === null) {
+      process.stdout.write(`${HELP}\n`);
+      return 0;
+    }
+    const progress = createProgress(process.stderr, 'simulate');
+    let report: DistributionReport;
+    try {
+      report = runSimulation(settings, progress.update);
+    } finally {
+      progress.finish();
+    }
+    process.stdout.write(formatReport(report, settings.seed));
+    if (settings.svg !== null) {
+      try {
+        writeFileSync(settings.svg, renderDistributionSvg(report, describeSetup(report, settings.seed)));
+      } catch (err) {
+        process.stderr.write(
+          `grpc-consistent-hash simulate: cannot write --svg ${settings.svg}: ${(err as Error).message}\n`,
+        );
+        return 1;
+      }
+      process.stdout.write(`wrote ${settings.svg}\n`);
+    }
+    return 0;
+  },
+};
