@@ -8,6 +8,10 @@ export function parseEtcdEndpoint(
   raw: string,
   origin: string,
 ): { hostPort: string; secure: boolean | undefined } {
+  // Never echo an endpoint that carries user:password@.
+  if (raw.includes('@')) {
+    throw new Error(`${origin}: credentials in an etcd endpoint are not supported (use username/password)`);
+  }
   let text = raw.trim();
   let secure: boolean | undefined;
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(text);

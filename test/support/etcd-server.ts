@@ -54,7 +54,7 @@ export interface EtcdServerOptions {
   /** Extra command-line flags. */
   extraArgs?: string[];
   /** Serve clients over TLS with this certificate (PEM files); the harness then talks TLS too. */
-  tls?: { certFile: string; keyFile: string; ca: Buffer };
+  tls?: { certFile: string; keyFile: string; ca: Buffer; clientCert?: { cert: Buffer; key: Buffer } };
 }
 
 /** A real etcd on loopback ephemeral ports with a temporary data dir. */
@@ -73,7 +73,11 @@ export class EtcdServer {
 
   /** Credentials for talking to this etcd (TLS when started with `tls`). */
   get credentials(): grpc.ChannelCredentials {
-    return this.tls ? grpc.credentials.createSsl(this.tls.ca) : grpc.credentials.createInsecure();
+    if (!this.tls) return grpc.credentials.createInsecure();
+    const client = this.tls.clientCert;
+    return client
+      ? grpc.credentials.createSsl(this.tls.ca, client.key, client.cert)
+      : grpc.credentials.createSsl(this.tls.ca);
   }
 
   /** `127.0.0.1:<client port>`. */

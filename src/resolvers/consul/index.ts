@@ -14,6 +14,7 @@ export {
   ConsulTargetError,
   parseConsulTarget,
 } from './target';
+export { ConsulToken, createConsulToken } from './token';
 
 /** The URI scheme of the Consul resolver. */
 export const CONSUL_SCHEME = 'consul';

@@ -13,6 +13,7 @@ import {
   type ConsulTarget,
   parseConsulTarget,
   positiveNumberOption,
+  redactConsulTargetText,
   resolveConsulCa,
   resolveConsulToken,
 } from './target';
@@ -85,7 +86,7 @@ export class ConsulResolver implements grpc.experimental.Resolver {
     private readonly listener: grpc.experimental.ResolverListener,
     private readonly channelOptions: grpc.ChannelOptions,
   ) {
-    this.targetText = grpc.experimental.uriToString(uri);
+    this.targetText = redactConsulTargetText(grpc.experimental.uriToString(uri));
     this.loadSettings();
     this.start();
   }

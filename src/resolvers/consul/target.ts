@@ -1,8 +1,12 @@
 import { readFileSync } from 'node:fs';
 import type * as grpc from '@grpc/grpc-js';
 import { parseGoDuration } from '../shared/go-duration';
+import { ConsulToken } from './token';
 
-/** Channel option: the Consul ACL token (else `CONSUL_HTTP_TOKEN`). Sent only as `X-Consul-Token`. */
+/**
+ * Channel option: the Consul ACL token (else `CONSUL_HTTP_TOKEN`). Sent only as `X-Consul-Token`.
+ * Pass `createConsulToken(token)`: grpc-js traces channel options, and a plain string would show there.
+ */
 export const CONSUL_TOKEN_OPTION = 'grpc-consistent-hash.consul.token';
 /** Channel option: PEM CA certificate(s) (string or Buffer) for an https agent (else the file `CONSUL_CACERT`). */
 export const CONSUL_CA_OPTION = 'grpc-consistent-hash.consul.ca';
@@ -305,6 +309,17 @@ export function parseConsulTarget(
   };
 }
 
+/**
+ * A target as text for messages and traces, with secrets removed: the value of any `token`
+ * parameter and any `user:password@` in the authority (both are rejected by the parser, but the
+ * text still names the target in the error).
+ */
+export function redactConsulTargetText(text: string): string {
+  return text
+    .replace(/^(consul:\/\/)[^/]*@/i, '$1<redacted>@')
+    .replace(/([?&][^=&]*token[^=&]*=)[^&]*/gi, '$1<redacted>');
+}
+
 /** `scheme://host:port` of an agent, for messages (never contains a token). */
 export function agentToString(agent: ConsulAgentAddress): string {
   const host = agent.host.includes(':') ? `[${agent.host}]` : agent.host;
@@ -316,10 +331,14 @@ export function resolveConsulToken(
   options: grpc.ChannelOptions,
   env: NodeJS.ProcessEnv = process.env,
 ): string | undefined {
-  const fromOption = options[CONSUL_TOKEN_OPTION];
-  if (fromOption !== undefined) {
+  const option = options[CONSUL_TOKEN_OPTION];
+  if (option !== undefined) {
+    // A ConsulToken keeps the token out of grpc-js's channel-option traces; a plain string does not.
+    const fromOption = option instanceof ConsulToken ? option.reveal() : option;
     if (typeof fromOption !== 'string') {
-      throw new ConsulTargetError(`channel option "${CONSUL_TOKEN_OPTION}" must be a string`);
+      throw new ConsulTargetError(
+        `channel option "${CONSUL_TOKEN_OPTION}" must be createConsulToken(token) or a string`,
+      );
     }
     return fromOption === '' ? undefined : fromOption;
   }

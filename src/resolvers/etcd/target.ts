@@ -39,6 +39,12 @@ export function parseEtcdTarget(target: string | grpc.experimental.GrpcUri): Etc
     authority = target.authority;
     path = target.path;
   }
+  // user:password@ in the authority is not supported; say so without echoing the text.
+  if (authority?.includes('@')) {
+    throw new Error(
+      'etcd target: credentials in the authority are not supported (use createEtcdCredentials or ETCD_USERNAME/ETCD_PASSWORD)',
+    );
+  }
   const service = path.replace(/\/+$/, '');
   if (service === '' || service.startsWith('/')) {
     throw new Error(
