@@ -7,6 +7,7 @@ import {
   CONSUL_QUERIES_PER_SECOND_OPTION,
   CONSUL_TOKEN_OPTION,
   ConsulResolver,
+  createConsulToken,
   queryTimeoutMs,
 } from '../../src/resolvers/consul';
 import { ConsulDouble } from '../support/consul-double';
@@ -297,7 +298,9 @@ describe('consul resolver against the double', { skip: NEEDS_DOUBLE }, () => {
     });
     try {
       acl.addCatalogService({ id: 'a', name: service, address: '127.0.0.1', port: 1001 });
-      const good = startResolver(`consul://${acl.address}/${service}`, { [CONSUL_TOKEN_OPTION]: secret });
+      const good = startResolver(`consul://${acl.address}/${service}`, {
+        [CONSUL_TOKEN_OPTION]: createConsulToken(secret),
+      });
       await good.recorder.waitFor((x) => x.endpoints?.length === 1, 'list with a good token');
       good.resolver.destroy();
       for (const r of acl.requests) {
@@ -306,14 +309,16 @@ describe('consul resolver against the double', { skip: NEEDS_DOUBLE }, () => {
       }
       const badSecret = 'wrong-s3cret-value';
       const bad = startResolver(`consul://${acl.address}/${service}`, {
-        [CONSUL_TOKEN_OPTION]: badSecret,
+        [CONSUL_TOKEN_OPTION]: createConsulToken(badSecret),
         [CONSUL_INITIAL_BACKOFF_OPTION]: 60_000,
       });
       const e = await bad.recorder.waitFor((x) => x.error !== null, '403');
       assert.match(e.error!.details, /HTTP 403: ACL not found/);
       assert.ok(!e.error!.details.includes(badSecret) && !e.note.includes(badSecret));
       bad.resolver.destroy();
-      const noRead = startResolver(`consul://${acl.address}/${service}`, { [CONSUL_TOKEN_OPTION]: 'noread' });
+      const noRead = startResolver(`consul://${acl.address}/${service}`, {
+        [CONSUL_TOKEN_OPTION]: createConsulToken('noread'),
+      });
       const empty = await noRead.recorder.waitFor(() => true, 'answer for a token without read rights');
       assert.deepEqual(empty.endpoints, [], 'an empty list is reported as such');
       noRead.resolver.destroy();

@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConsulTargetError, parseConsulTarget } from '../../src/resolvers/consul';
+import {
+  CONSUL_TOKEN_OPTION,
+  ConsulTargetError,
+  createConsulToken,
+  parseConsulTarget,
+} from '../../src/resolvers/consul';
+import { resolveConsulToken } from '../../src/resolvers/consul/target';
 
 const noEnv = {};
 
@@ -101,4 +107,15 @@ describe('parseConsulTarget', () => {
       );
     });
   }
+});
+
+describe('the token channel option', () => {
+  it('takes createConsulToken(token) and refuses a plain string, which grpc-js would trace', () => {
+    assert.equal(resolveConsulToken({ [CONSUL_TOKEN_OPTION]: createConsulToken('s3cr3t') }, {}), 's3cr3t');
+    assert.throws(
+      () => resolveConsulToken({ [CONSUL_TOKEN_OPTION]: 's3cr3t' }, {}),
+      (e: Error) => e.message.includes('createConsulToken') && !e.message.includes('s3cr3t'),
+    );
+    assert.equal(resolveConsulToken({}, { CONSUL_HTTP_TOKEN: 'from-env' }), 'from-env');
+  });
 });

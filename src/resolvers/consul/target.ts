@@ -333,14 +333,15 @@ export function resolveConsulToken(
 ): string | undefined {
   const option = options[CONSUL_TOKEN_OPTION];
   if (option !== undefined) {
-    // A ConsulToken keeps the token out of grpc-js's channel-option traces; a plain string does not.
-    const fromOption = option instanceof ConsulToken ? option.reveal() : option;
-    if (typeof fromOption !== 'string') {
+    // Only a ConsulToken: grpc-js prints channel options as JSON in its channel and subchannel
+    // traces, so a plain string here would end up in the logs.
+    if (!(option instanceof ConsulToken)) {
       throw new ConsulTargetError(
-        `channel option "${CONSUL_TOKEN_OPTION}" must be createConsulToken(token) or a string`,
+        `channel option "${CONSUL_TOKEN_OPTION}" must be createConsulToken(token) (a plain ${typeof option} would appear in grpc-js's traces)`,
       );
     }
-    return fromOption === '' ? undefined : fromOption;
+    const token = option.reveal();
+    return token === '' ? undefined : token;
   }
   return env['CONSUL_HTTP_TOKEN'] || undefined;
 }
