@@ -1,5 +1,6 @@
 // XXH64 candidates for the ring_hash / maglev request hash, on 36-character keys, including the
 // split into the (hi, lo) uint32 halves that the ring search needs. Run: node --import tsx bench/hash.bench.ts
+import * as zlib from 'node:zlib';
 import { xxh64 as nodeRsXxh64 } from '@node-rs/xxhash';
 import xxhashWasm from 'xxhash-wasm';
 import { crc32String } from '../src/rings/crc32';
@@ -7,16 +8,19 @@ import { md5, md5Words } from '../src/rings/md5';
 import { xxh64String } from '../src/rings/xxhash64';
 import { interleavedMedians, printTable, type Row, uuidLikeKeys, writeResults } from './support/table';
 
+// Built by concatenation, as most application keys are: V8 keeps them as cons strings, whose
+// characters cost more to read than a flat string's (a header value parsed off the wire is flat).
 const KEYS = uuidLikeKeys(4096);
+const FLAT_KEYS = KEYS.map((k) => Buffer.from(k).toString());
 const MASK = KEYS.length - 1;
 
 /** ns per call of `f` over the keys, after a warm-up. */
-function nsPerCall(f: (key: string) => number, iterations: number): () => number {
+function nsPerCall(f: (key: string) => number, iterations: number, keys = KEYS): () => number {
   let sink = 0;
-  for (let i = 0; i < 50_000; i++) sink += f(KEYS[i & MASK]!);
+  for (let i = 0; i < 50_000; i++) sink += f(keys[i & MASK]!);
   return () => {
     const start = process.hrtime.bigint();
-    for (let i = 0; i < iterations; i++) sink += f(KEYS[i & MASK]!);
+    for (let i = 0; i < iterations; i++) sink += f(keys[i & MASK]!);
     const ns = Number(process.hrtime.bigint() - start) / iterations;
     if (sink === -1) console.log(sink);
     return ns;
@@ -46,7 +50,18 @@ export async function measureHashes(rounds = 9): Promise<Row[]> {
       const s = wasm.h64ToString(k);
       return Number.parseInt(s.slice(0, 8), 16) ^ Number.parseInt(s.slice(8), 16);
     }, iterations),
-    'crc32 zlib.crc32 (ketama key)': nsPerCall((k) => crc32String(k), iterations),
+    'xxh64 pure JS (ours), flat string': nsPerCall(
+      (k) => {
+        xxh64String(k, 0, out);
+        return out[0]! ^ out[1]!;
+      },
+      iterations,
+      FLAT_KEYS,
+    ),
+    'crc32 pure JS slicing-by-4 (ours, ketama key)': nsPerCall((k) => crc32String(k), iterations),
+    'crc32 pure JS slicing-by-4 (ours), flat string': nsPerCall((k) => crc32String(k), iterations, FLAT_KEYS),
+    'crc32 zlib.crc32 (native, used before)': nsPerCall((k) => zlib.crc32(k), iterations),
+    'crc32 zlib.crc32 (native), flat string': nsPerCall((k) => zlib.crc32(k), iterations, FLAT_KEYS),
     'md5 node:crypto (ketama build)': nsPerCall((k) => md5(k)[0]!, iterations / 4),
     'md5 pure JS one block (ours)': nsPerCall((k) => {
       md5Words(k, words);

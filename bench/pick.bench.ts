@@ -1,23 +1,12 @@
 // Pick cost: our consistent_hash picker (header read + hash + ring lookup) against grpc-js's
 // round_robin picker and grpc-js-xds's ring_hash picker on an identical ring, all hosted with fake
-// READY subchannels and called directly; plus the require time of the package.
+// READY subchannels and called directly. (The package's require time is bench/require.bench.ts.)
 // Run: npm run bench:pick
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { register } from '../src';
 import { xxh64String } from '../src/rings/xxhash64';
 import { benchEndpoints, type HostedPolicy, hostPolicy } from './support/hosted-picker';
-import {
-  interleavedMedians,
-  median,
-  printTable,
-  type Row,
-  uuidLikeKeys,
-  writeResults,
-} from './support/table';
+import { interleavedMedians, printTable, type Row, uuidLikeKeys, writeResults } from './support/table';
 
 const SIZES = [3, 100, 1000] as const;
 const ROUNDS = 9;
@@ -27,6 +16,9 @@ const HEADER = 'x-user-id';
 const REPEATING = 1024;
 /** Non-repeating keys: a pool 16× the cache's capacity, cycled, so (almost) every pick misses. */
 const DISTINCT = 65_536;
+/** Mixed keys: a quarter of the picks (at random) on 256 hot keys, the rest non-repeating. */
+const HOT_SHARE = 0.25;
+const HOT_KEYS = 256;
 // Same ring for ours and xDS's ring_hash: defaults min 1024, max 4096 entries.
 const RING_SIZE = { minRingSize: 1024, maxRingSize: 4096 };
 
@@ -42,6 +34,18 @@ function pickArgsFor(keys: readonly string[]): PickArgs[] {
     const hash = ((BigInt(halves[0]!) << 32n) | BigInt(halves[1]!)).toString();
     return { metadata, extraPickInfo: { hash } };
   });
+}
+
+/** DISTINCT keys: with probability HOT_SHARE one of HOT_KEYS hot keys, else a fresh one (deterministic). */
+function mixedKeys(): string[] {
+  const hot = uuidLikeKeys(HOT_KEYS).map((k) => `hot-${k}`);
+  const cold = uuidLikeKeys(2 * DISTINCT).slice(DISTINCT);
+  let seed = 12345;
+  const random = () => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed / 4294967296;
+  };
+  return cold.map((key) => (random() < HOT_SHARE ? hot[Math.floor(random() * HOT_KEYS)]! : key));
 }
 
 let sink = 0;
@@ -68,67 +72,12 @@ function pickLoop(policy: HostedPolicy, args: readonly PickArgs[], hooks = false
   return () => run(PICKS);
 }
 
-/** Require time in fresh child processes: grpc-js alone, then ours or grpc-js-xds on top. */
-function requireTimes(rounds = 7): Row[] {
-  const outDir = mkdtempSync(path.join(os.tmpdir(), 'gch-require-'));
-  try {
-    // Compile the package as published (dist/src), so that TypeScript transpiling is not measured.
-    execFileSync(
-      process.execPath,
-      [
-        require.resolve('typescript/bin/tsc'),
-        '-p',
-        path.join(__dirname, '..', 'tsconfig.build.json'),
-        '--outDir',
-        outDir,
-        '--declaration',
-        'false',
-        '--sourceMap',
-        'false',
-      ],
-      { stdio: 'ignore' },
-    );
-  } catch {
-    // tsc exits non-zero on type errors elsewhere in the tree but still emits.
-  }
-  const ours = path.join(outDir, 'src', 'index.js');
-  const script = (extra: string) =>
-    `const h=process.hrtime.bigint;const a=h();require('@grpc/grpc-js');const b=h();require(${JSON.stringify(extra)});const c=h();` +
-    `console.log(JSON.stringify({grpc:Number(b-a)/1e6,extra:Number(c-b)/1e6}))`;
-  const env = { ...process.env, NODE_PATH: path.join(__dirname, '..', 'node_modules') };
-  const run = (extra: string) =>
-    JSON.parse(execFileSync(process.execPath, ['-e', script(extra)], { env, encoding: 'utf8' })) as {
-      grpc: number;
-      extra: number;
-    };
-  const grpcMs: number[] = [];
-  const oursMs: number[] = [];
-  const xdsMs: number[] = [];
-  for (let r = 0; r < rounds; r++) {
-    const a = run(ours);
-    const b = run('@grpc/grpc-js-xds');
-    grpcMs.push(a.grpc, b.grpc);
-    oursMs.push(a.extra);
-    xdsMs.push(b.extra);
-  }
-  rmSync(outDir, { recursive: true, force: true });
-  const base = median(grpcMs);
-  return [
-    { module: '@grpc/grpc-js', 'require ms': base, 'vs grpc-js': 1 },
-    {
-      module: 'grpc-consistent-hash (on top)',
-      'require ms': median(oursMs),
-      'vs grpc-js': median(oursMs) / base,
-    },
-    { module: '@grpc/grpc-js-xds (on top)', 'require ms': median(xdsMs), 'vs grpc-js': median(xdsMs) / base },
-  ];
-}
-
 async function main(): Promise<void> {
   register();
   require('@grpc/grpc-js-xds').register(); // registers xDS's ring_hash (on unless GRPC_XDS_EXPERIMENTAL_ENABLE_RING_HASH=false)
   const repeating = pickArgsFor(uuidLikeKeys(REPEATING));
   const distinct = pickArgsFor(uuidLikeKeys(DISTINCT));
+  const mixed = pickArgsFor(mixedKeys());
   const rows: Row[] = [];
   const raw: Record<string, Record<string, number>> = {};
   for (const n of SIZES) {
@@ -160,6 +109,8 @@ async function main(): Promise<void> {
       'ours ring_hash, non-repeating keys': pickLoop(policies.ringHash, distinct),
       'ours maglev, repeating keys': pickLoop(policies.maglev, repeating),
       'ours maglev, non-repeating keys': pickLoop(policies.maglev, distinct),
+      'ours ketama, 25 % hot keys': pickLoop(policies.ketama, mixed),
+      'ours ring_hash, 25 % hot keys': pickLoop(policies.ringHash, mixed),
       'ours ketama + boundedLoad 1.25 (with call hooks), repeating': pickLoop(
         policies.ketamaBounded,
         repeating,
@@ -182,10 +133,8 @@ async function main(): Promise<void> {
     for (const policy of Object.values(policies)) policy.destroy();
   }
   printTable(`Pick cost, median of ${ROUNDS} interleaved rounds of ${PICKS} picks`, rows);
-  const requireRows = requireTimes();
-  printTable('Require time in a fresh process, median of 7 (ms)', requireRows);
   if (sink === -1) console.log(sink);
-  console.log(`\nwrote ${writeResults('pick', { pick: rows, require: requireRows, raw })}`);
+  console.log(`\nwrote ${writeResults('pick', { pick: rows, raw })}`);
 }
 
 if (require.main === module) {

@@ -2,7 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { HashRing } from '../rings/types';
 import { trace } from '../trace';
 import type { ConsistentHashSettings } from './config';
-import type { KeyPositionCache } from './key-position-cache';
+import { KEY_MISSED, type KeyPositionCache } from './key-position-cache';
 
 type Picker = grpc.experimental.Picker;
 type PickArgs = grpc.experimental.PickArgs;
@@ -121,11 +121,10 @@ export class ConsistentHashPicker implements Picker {
     if (values === undefined || values.length === 0) return -1;
     // A76: several values are joined with ','.
     const key = values.length === 1 ? String(values[0]) : values.join(',');
-    let position = this.cache.get(key);
-    if (position < 0) {
-      position = this.ring.locateKey(key);
-      this.cache.set(key, position);
-    }
+    const cached = this.cache.get(key);
+    if (cached >= 0) return cached;
+    const position = this.ring.locateKey(key);
+    if (cached === KEY_MISSED) this.cache.set(key, position);
     return position;
   }
 

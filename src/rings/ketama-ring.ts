@@ -1,3 +1,4 @@
+import { type BucketIndex, buildBucketIndex } from './bucket-index';
 import { compareUtf8 } from './compare-ids';
 import { crc32String } from './crc32';
 import { md5Words } from './md5';
@@ -35,6 +36,7 @@ export function ketamaMemberPoints(id: string, count: number): Uint32Array {
 export class KetamaRing implements HashRing {
   readonly algorithm = 'ketama' as const;
   readonly size: number;
+  private readonly index: BucketIndex;
 
   constructor(
     readonly members: readonly RingMember[],
@@ -43,14 +45,18 @@ export class KetamaRing implements HashRing {
     readonly owners: Uint32Array,
   ) {
     this.size = points.length;
+    this.index = buildBucketIndex(points);
   }
 
   /** First point >= lo, wrapping to 0 (Go `Get32`). `hi` is ignored: the key space is 32-bit. */
   locate(_hi: number, lo: number): number {
     const points = this.points;
     const key = lo >>> 0;
-    let low = 0;
-    let high = points.length;
+    const { starts, shift } = this.index;
+    const bucket = key >>> shift;
+    // The answer lies in [starts[bucket], starts[bucket + 1]]: every earlier point is < key.
+    let low = starts[bucket]!;
+    let high = starts[bucket + 1]!;
     while (low < high) {
       const mid = (low + high) >>> 1;
       if (points[mid]! < key) low = mid + 1;

@@ -1,3 +1,4 @@
+import { type BucketIndex, buildBucketIndex } from './bucket-index';
 import { compareUtf8 } from './compare-ids';
 import { checkMembers } from './ring-options';
 import type { HashRing, RingBuilder, RingMember } from './types';
@@ -60,6 +61,8 @@ export class RingHashRing implements HashRing {
   readonly algorithm = 'ring_hash' as const;
   readonly size: number;
   private readonly out = new Uint32Array(2);
+  /** Buckets by the top bits of the high half. */
+  private readonly index: BucketIndex;
 
   constructor(
     readonly members: readonly RingMember[],
@@ -68,6 +71,7 @@ export class RingHashRing implements HashRing {
     readonly owners: Uint32Array,
   ) {
     this.size = owners.length;
+    this.index = buildBucketIndex(hashHi);
   }
 
   /** First entry whose hash >= (hi, lo), wrapping to 0. */
@@ -76,8 +80,11 @@ export class RingHashRing implements HashRing {
     const ls = this.hashLo;
     const h = hi >>> 0;
     const l = lo >>> 0;
-    let low = 0;
-    let high = hs.length;
+    const { starts, shift } = this.index;
+    const bucket = h >>> shift;
+    // Entries before the bucket have a smaller high half; those after it, a larger one.
+    let low = starts[bucket]!;
+    let high = starts[bucket + 1]!;
     while (low < high) {
       const mid = (low + high) >>> 1;
       const mh = hs[mid]!;

@@ -194,7 +194,8 @@ describe('ConsistentHashPicker', () => {
     for (let i = 0; i < 100; i++) cache.set(`k${i}`, i);
     assert.ok(cache.size <= 4);
     cache.set('x'.repeat(1000), 1);
-    assert.equal(cache.get('x'.repeat(1000)), -1);
+    // Not cached (and, being too long to cache, not even looked up).
+    assert.ok(cache.get('x'.repeat(1000)) < 0);
   });
 
   it('never throws: odd metadata, header values of any content, a ring that throws', () => {

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
+import * as zlib from 'node:zlib';
 import { xxh64 as referenceXxh64 } from '@node-rs/xxhash';
+import fc from 'fast-check';
 import {
   crc32String,
   formatUint64Decimal,
@@ -65,6 +67,39 @@ describe('CRC-32 and MD5', () => {
     for (let len = 0; len < 70; len++) {
       const s = `${sampleString(len, len)}é`;
       assert.equal(crc32String(s), crc32TableBytes(Buffer.from(s, 'utf8')), `length ${len}`);
+    }
+  });
+
+  it('crc32String equals zlib.crc32 on arbitrary strings: any code units, lone surrogates, astral code points', () => {
+    // zlib.crc32(string) encodes as UTF-8 with a lone surrogate as U+FFFD, like Buffer.from.
+    const codeUnits = fc
+      .array(
+        fc.oneof(
+          fc.integer({ min: 0, max: 0x7f }),
+          fc.integer({ min: 0x80, max: 0x7ff }),
+          fc.integer({ min: 0xd800, max: 0xdfff }),
+          fc.integer({ min: 0, max: 0xffff }),
+        ),
+        { maxLength: 80 },
+      )
+      .map((units) => String.fromCharCode(...units));
+    const property = (s: string) => {
+      assert.equal(crc32String(s), zlib.crc32(s) >>> 0, JSON.stringify(s));
+      assert.equal(crc32String(s), crc32TableBytes(Buffer.from(s, 'utf8')));
+    };
+    fc.assert(fc.property(codeUnits, property), { seed: 20261124, numRuns: 2000 });
+    fc.assert(fc.property(fc.string({ unit: 'binary', maxLength: 60 }), property), {
+      seed: 20261124,
+      numRuns: 1000,
+    });
+    // ASCII runs broken by a non-ASCII character at every offset of the 4-character fast path.
+    for (let len = 0; len < 24; len++) {
+      for (const odd of ['é', '\ud800', '\udc00', '🙂', '\uffff', '\u0800']) {
+        for (let at = 0; at <= len; at++) {
+          const base = sampleString(len, at);
+          property(base.slice(0, at) + odd + base.slice(at));
+        }
+      }
     }
   });
 
