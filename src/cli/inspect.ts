@@ -1,4 +1,3 @@
-import { parseArgs } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { ConsistentHashConfigError, type ConsistentHashSettings, validateConfig } from '../balancer';
 import { endpointHashKey, endpointWeight } from '../balancer/ring-members';
@@ -12,6 +11,7 @@ import type { HashRing, RingMember } from '../rings/types';
 import { formatUint64Decimal } from '../rings/uint64';
 import { xxh64String } from '../rings/xxhash64';
 import type { Subcommand } from './main';
+import { parseCommandArgs } from './ring-flags';
 import { UsageError } from './usage-error';
 
 const HELP = `usage: grpc-consistent-hash inspect <target> [--key K ...] [--config JSON] [--timeout 5s]
@@ -68,23 +68,16 @@ function parseTimeout(text: string): number {
 
 /** Parses and validates `inspect` arguments; throws a UsageError naming the problem. Returns null for --help. */
 export function parseInspectArgs(argv: readonly string[]): InspectSettings | null {
-  let values: Record<string, string | string[] | boolean | undefined>;
-  let positionals: string[];
-  try {
-    ({ values, positionals } = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: true,
-      options: {
-        key: { type: 'string', multiple: true },
-        config: { type: 'string' },
-        timeout: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (err) {
-    throw new UsageError((err as Error).message.split('\n')[0]!);
-  }
+  const { values, positionals } = parseCommandArgs(
+    argv,
+    {
+      key: { type: 'string', multiple: true },
+      config: { type: 'string' },
+      timeout: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    true,
+  );
   if (values.help) return null;
   if (positionals.length === 0) throw new UsageError('a target is required, e.g. static:///10.0.0.1:50051');
   if (positionals.length > 1) {

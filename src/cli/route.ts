@@ -1,9 +1,15 @@
-import { parseArgs } from 'node:util';
 import { createRingBuilder } from '../rings';
-import { RING_ALGORITHMS, resolveRingOptions } from '../rings/ring-options';
 import type { HashRing, RingAlgorithm, RingMember, RingOptions } from '../rings/types';
 import { parseUint32Decimal, parseUint64Decimal } from '../rings/uint64';
 import type { Subcommand } from './main';
+import {
+  applyWeightsFlag,
+  parseAlgorithmFlag,
+  parseBackendList,
+  parseCommandArgs,
+  parseRingOptionFlags,
+  RING_FLAG_OPTIONS,
+} from './ring-flags';
 import { UsageError } from './usage-error';
 
 const HELP = `usage: grpc-consistent-hash route --algorithm ketama|ring_hash|maglev --backends A,B,C
@@ -21,14 +27,6 @@ Reads keys from stdin, one per line, and prints "<key>\\t<backend>" per line, in
   --table-size N       maglev table size, a prime (default 65537)
 Errors (bad flags, empty backend list, bad raw key) exit with code 2.`;
 
-/** Which option flag belongs to which algorithm. */
-const OPTION_FLAGS: readonly { flag: string; option: keyof RingOptions; algorithm: RingAlgorithm }[] = [
-  { flag: 'vnodes', option: 'vnodes', algorithm: 'ketama' },
-  { flag: 'min-ring-size', option: 'minRingSize', algorithm: 'ring_hash' },
-  { flag: 'max-ring-size', option: 'maxRingSize', algorithm: 'ring_hash' },
-  { flag: 'table-size', option: 'tableSize', algorithm: 'maglev' },
-];
-
 /** The parsed `route` configuration. */
 export interface RouteSettings {
   readonly algorithm: RingAlgorithm;
@@ -37,96 +35,25 @@ export interface RouteSettings {
   readonly keyFormat: 'raw' | 'string';
 }
 
-function parseInteger(flag: string, text: string): number {
-  if (!/^[0-9]+$/.test(text)) throw new UsageError(`--${flag} must be a positive integer, got '${text}'`);
-  return Number(text);
-}
-
 /** Parses and validates `route` arguments; throws a UsageError naming the problem. Returns null for --help. */
 export function parseRouteArgs(argv: readonly string[]): RouteSettings | null {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        algorithm: { type: 'string' },
-        backends: { type: 'string' },
-        weights: { type: 'string' },
-        vnodes: { type: 'string' },
-        'min-ring-size': { type: 'string' },
-        'max-ring-size': { type: 'string' },
-        'table-size': { type: 'string' },
-        'key-format': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (err) {
-    // parseArgs messages are one line already; drop its "Use `--` ..." hints.
-    throw new UsageError((err as Error).message.split('\n')[0]!);
-  }
-  if (values.help) return null;
-
-  const algorithm = values.algorithm as string | undefined;
-  if (algorithm === undefined)
-    throw new UsageError(`--algorithm is required (${RING_ALGORITHMS.join(', ')})`);
-  if (!RING_ALGORITHMS.includes(algorithm as RingAlgorithm)) {
-    throw new UsageError(`--algorithm must be one of ${RING_ALGORITHMS.join(', ')}, got '${algorithm}'`);
-  }
-
-  const backendsText = values.backends as string | undefined;
+  const { values } = parseCommandArgs(argv, {
+    ...RING_FLAG_OPTIONS,
+    'key-format': { type: 'string' },
+  });
+  if (values['help']) return null;
+  const algorithm = parseAlgorithmFlag(values);
+  const backendsText = values['backends'] as string | undefined;
   if (backendsText === undefined)
     throw new UsageError('--backends is required (comma-separated host:port list)');
-  const backends = backendsText.split(',').map((b) => b.trim());
-  if (backends.length === 1 && backends[0] === '') throw new UsageError('--backends is empty');
-  const emptyAt = backends.indexOf('');
-  if (emptyAt >= 0) throw new UsageError(`--backends has an empty entry at position ${emptyAt + 1}`);
-  const seen = new Set<string>();
-  for (const b of backends) {
-    if (seen.has(b)) throw new UsageError(`--backends lists '${b}' twice`);
-    seen.add(b);
-  }
-
-  let weights: number[] | undefined;
-  const weightsText = values.weights as string | undefined;
-  if (weightsText !== undefined) {
-    const parts = weightsText.split(',').map((w) => w.trim());
-    if (parts.length !== backends.length) {
-      throw new UsageError(`--weights has ${parts.length} entries but --backends has ${backends.length}`);
-    }
-    weights = parts.map((w, i) => {
-      const n = w === '' ? Number.NaN : Number(w);
-      if (!Number.isFinite(n) || n <= 0) {
-        throw new UsageError(`--weights entry ${i + 1} must be a finite number > 0, got '${w}'`);
-      }
-      return n;
-    });
-  }
-
-  const options: { -readonly [K in keyof RingOptions]: RingOptions[K] } = {};
-  for (const { flag, option, algorithm: owner } of OPTION_FLAGS) {
-    const text = values[flag] as string | undefined;
-    if (text === undefined) continue;
-    if (owner !== algorithm) throw new UsageError(`--${flag} applies only to --algorithm ${owner}`);
-    options[option] = parseInteger(flag, text);
-  }
-  try {
-    resolveRingOptions(options);
-  } catch (err) {
-    // Speak in flag names: "tableSize must be a prime" -> "--table-size must be a prime".
-    let message = (err as Error).message;
-    for (const { flag, option } of OPTION_FLAGS)
-      message = message.replace(new RegExp(`\\b${option}\\b`, 'g'), `--${flag}`);
-    throw new UsageError(message);
-  }
+  const members = applyWeightsFlag(parseBackendList(backendsText), values['weights'] as string | undefined);
+  const options = parseRingOptionFlags(values, algorithm);
 
   const keyFormat = (values['key-format'] as string | undefined) ?? 'string';
   if (keyFormat !== 'raw' && keyFormat !== 'string') {
     throw new UsageError(`--key-format must be raw or string, got '${keyFormat}'`);
   }
-  const members = backends.map((id, i) => (weights ? { id, weight: weights[i]! } : { id }));
-  return { algorithm: algorithm as RingAlgorithm, members, options, keyFormat };
+  return { algorithm, members, options, keyFormat };
 }
 
 /**

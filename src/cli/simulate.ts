@@ -1,5 +1,4 @@
 import { writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { boundedLoadFactorError } from '../rings/bounded-load';
 import {
   type DistributionReport,
@@ -8,9 +7,17 @@ import {
   simulateDistribution,
   syntheticMembers,
 } from '../rings/distribution';
-import { RING_ALGORITHMS, resolveRingOptions } from '../rings/ring-options';
 import type { RingAlgorithm, RingMember, RingOptions } from '../rings/types';
 import type { Subcommand } from './main';
+import {
+  applyWeightsFlag,
+  parseAlgorithmFlag,
+  parseBackendList,
+  parseCommandArgs,
+  parseIntegerFlag,
+  parseRingOptionFlags,
+  RING_FLAG_OPTIONS,
+} from './ring-flags';
 import { renderDistributionSvg } from './svg-chart';
 import { UsageError } from './usage-error';
 
@@ -39,13 +46,6 @@ when each backend leaves and when one joins, against the ideal (its share; 1/(N+
 A progress line is written to stderr when the run takes more than a second.
 Errors (bad flags) exit with code 2.`;
 
-const OPTION_FLAGS: readonly { flag: string; option: keyof RingOptions; algorithm: RingAlgorithm }[] = [
-  { flag: 'vnodes', option: 'vnodes', algorithm: 'ketama' },
-  { flag: 'min-ring-size', option: 'minRingSize', algorithm: 'ring_hash' },
-  { flag: 'max-ring-size', option: 'maxRingSize', algorithm: 'ring_hash' },
-  { flag: 'table-size', option: 'tableSize', algorithm: 'maglev' },
-];
-
 /** Most synthetic backends `--backends N` accepts. */
 const MAX_BACKENDS = 100_000;
 /** Most requests `--keys` accepts. */
@@ -64,14 +64,6 @@ export interface SimulateSettings {
   readonly svg: string | null;
 }
 
-function parseInteger(flag: string, text: string, min: number, max: number): number {
-  const n = /^[0-9]+$/.test(text) ? Number(text) : Number.NaN;
-  if (!Number.isSafeInteger(n) || n < min || n > max) {
-    throw new UsageError(`--${flag} must be an integer in [${min}, ${max}], got '${text}'`);
-  }
-  return n;
-}
-
 function parseNumber(flag: string, text: string): number {
   const n = text.trim() === '' ? Number.NaN : Number(text);
   if (!Number.isFinite(n)) throw new UsageError(`--${flag} must be a number, got '${text}'`);
@@ -80,96 +72,33 @@ function parseNumber(flag: string, text: string): number {
 
 function parseBackends(text: string): RingMember[] {
   if (/^[0-9]+$/.test(text.trim())) {
-    return syntheticMembers(parseInteger('backends', text.trim(), 1, MAX_BACKENDS));
+    return syntheticMembers(parseIntegerFlag('backends', text.trim(), 1, MAX_BACKENDS));
   }
-  const backends = text.split(',').map((b) => b.trim());
-  if (backends.length === 1 && backends[0] === '') throw new UsageError('--backends is empty');
-  const emptyAt = backends.indexOf('');
-  if (emptyAt >= 0) throw new UsageError(`--backends has an empty entry at position ${emptyAt + 1}`);
-  const seen = new Set<string>();
-  for (const b of backends) {
-    if (seen.has(b)) throw new UsageError(`--backends lists '${b}' twice`);
-    seen.add(b);
-  }
-  return backends.map((id) => ({ id }));
+  return parseBackendList(text);
 }
 
 /** Parses and validates `simulate` arguments; throws a UsageError naming the problem. Returns null for --help. */
 export function parseSimulateArgs(argv: readonly string[]): SimulateSettings | null {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        algorithm: { type: 'string' },
-        backends: { type: 'string' },
-        weights: { type: 'string' },
-        keys: { type: 'string' },
-        zipf: { type: 'string' },
-        'bounded-load': { type: 'string' },
-        seed: { type: 'string' },
-        leaving: { type: 'string' },
-        svg: { type: 'string' },
-        vnodes: { type: 'string' },
-        'min-ring-size': { type: 'string' },
-        'max-ring-size': { type: 'string' },
-        'table-size': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (err) {
-    throw new UsageError((err as Error).message.split('\n')[0]!);
-  }
-  if (values.help) return null;
-
-  const algorithm = values.algorithm as string | undefined;
-  if (algorithm === undefined)
-    throw new UsageError(`--algorithm is required (${RING_ALGORITHMS.join(', ')})`);
-  if (!RING_ALGORITHMS.includes(algorithm as RingAlgorithm)) {
-    throw new UsageError(`--algorithm must be one of ${RING_ALGORITHMS.join(', ')}, got '${algorithm}'`);
-  }
-  const backendsText = values.backends as string | undefined;
+  const { values } = parseCommandArgs(argv, {
+    ...RING_FLAG_OPTIONS,
+    keys: { type: 'string' },
+    zipf: { type: 'string' },
+    'bounded-load': { type: 'string' },
+    seed: { type: 'string' },
+    leaving: { type: 'string' },
+    svg: { type: 'string' },
+  });
+  if (values['help']) return null;
+  const algorithm = parseAlgorithmFlag(values);
+  const backendsText = values['backends'] as string | undefined;
   if (backendsText === undefined) {
     throw new UsageError('--backends is required (a count, or a comma-separated host:port list)');
   }
-  let members = parseBackends(backendsText);
-
-  const weightsText = values.weights as string | undefined;
-  if (weightsText !== undefined) {
-    const parts = weightsText.split(',').map((w) => w.trim());
-    if (parts.length !== members.length) {
-      throw new UsageError(`--weights has ${parts.length} entries but --backends has ${members.length}`);
-    }
-    members = members.map((m, i) => {
-      const w = parts[i]!;
-      const n = w === '' ? Number.NaN : Number(w);
-      if (!Number.isFinite(n) || n <= 0) {
-        throw new UsageError(`--weights entry ${i + 1} must be a finite number > 0, got '${w}'`);
-      }
-      return { id: m.id, weight: n };
-    });
-  }
-
-  const options: { -readonly [K in keyof RingOptions]: RingOptions[K] } = {};
-  for (const { flag, option, algorithm: owner } of OPTION_FLAGS) {
-    const text = values[flag] as string | undefined;
-    if (text === undefined) continue;
-    if (owner !== algorithm) throw new UsageError(`--${flag} applies only to --algorithm ${owner}`);
-    options[option] = parseInteger(flag, text, 1, Number.MAX_SAFE_INTEGER);
-  }
-  try {
-    resolveRingOptions(options);
-  } catch (err) {
-    let message = (err as Error).message;
-    for (const { flag, option } of OPTION_FLAGS)
-      message = message.replace(new RegExp(`\\b${option}\\b`, 'g'), `--${flag}`);
-    throw new UsageError(message);
-  }
+  const members = applyWeightsFlag(parseBackends(backendsText), values['weights'] as string | undefined);
+  const options = parseRingOptionFlags(values, algorithm);
 
   const keysText = values.keys as string | undefined;
-  const keys = keysText === undefined ? 100_000 : parseInteger('keys', keysText, 1, MAX_KEYS);
+  const keys = keysText === undefined ? 100_000 : parseIntegerFlag('keys', keysText, 1, MAX_KEYS);
 
   let zipf: number | null = null;
   const zipfText = values.zipf as string | undefined;
@@ -194,13 +123,13 @@ export function parseSimulateArgs(argv: readonly string[]): SimulateSettings | n
   let leaving: 'all' | number;
   if (leavingText === undefined) leaving = members.length > 200 ? 100 : 'all';
   else if (leavingText === 'all') leaving = 'all';
-  else leaving = parseInteger('leaving', leavingText, 0, MAX_BACKENDS);
+  else leaving = parseIntegerFlag('leaving', leavingText, 0, MAX_BACKENDS);
 
   const svg = (values.svg as string | undefined) ?? null;
   if (svg === '') throw new UsageError('--svg needs a file name');
 
   return {
-    algorithm: algorithm as RingAlgorithm,
+    algorithm,
     members,
     options,
     keys,

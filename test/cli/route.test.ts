@@ -171,7 +171,7 @@ describe('route command', () => {
       'a non-numeric flag value',
       ['--algorithm', 'ketama', '--backends', 'a', '--vnodes', 'lots'],
       '',
-      /--vnodes must be a positive integer, got 'lots'/,
+      /--vnodes must be an integer in \[1, \d+\], got 'lots'/,
     ],
     [
       'a non-prime table size',
