@@ -3,8 +3,8 @@
 //        [--etcd 127.0.0.1:2379 [--etcd-target hello]]  (registers in etcd under <target>/<id>)
 //        [--consul 127.0.0.1:8500 [--consul-service hello]]  (registers in Consul with a gRPC health check)
 import { parseArgs } from 'node:util';
-import { addHealthService, registerWithConsul } from '../src/resolvers/consul';
-import { registerWithEtcd } from '../src/resolvers/etcd';
+import { addHealthService, registerWithConsul } from '../src/exports/consul';
+import { registerWithEtcd } from '../src/exports/etcd';
 import { startHelloServer } from './hello-service';
 
 async function main(): Promise<void> {

@@ -1,22 +1,21 @@
 /**
  * grpc-consistent-hash: consistent-hash load balancing and service discovery for @grpc/grpc-js.
+ *
+ * The main entry point stays small, so that requiring it costs next to nothing next to grpc-js:
+ * `register()`, the policy's API and the `static:` resolver's. The rest lives in subpath entry
+ * points: `grpc-consistent-hash/consul`, `grpc-consistent-hash/etcd`, `grpc-consistent-hash/rings`.
  * @packageDocumentation
  */
 
 export * from './balancer';
 export type { DiscoveredEndpoint } from './endpoint';
 export { register } from './register';
-export * from './resolvers/consul';
-export * from './resolvers/etcd';
-export * from './resolvers/static';
 export {
-  buildRing,
-  crc32String,
-  createRingBuilder,
-  formatUint64Decimal,
-  parseUint64Decimal,
-  xxh64String,
-} from './rings';
-export { generateKeys, ringOwnership, simulateDistribution } from './rings/distribution';
+  parseStaticTarget,
+  registerStaticResolver,
+  STATIC_SCHEME,
+  type StaticTargetEntry,
+  StaticTargetError,
+} from './resolvers/static';
 export type { HashRing, RingAlgorithm, RingBuilder, RingMember, RingOptions } from './rings/types';
 export { TRACER_NAME } from './trace';

@@ -1,6 +1,6 @@
 import type * as grpc from '@grpc/grpc-js';
-import { createRingBuilder } from '../rings';
 import { boundedLoadFactorError } from '../rings/bounded-load';
+import { checkAlgorithm, resolveRingOptions } from '../rings/ring-options';
 import type { RingAlgorithm, RingOptions } from '../rings/types';
 import { logError } from '../trace';
 
@@ -158,7 +158,9 @@ export function validateHeaderName(policy: string, field: string, value: unknown
 /** Validates ring options the way the ring builder does, so the messages agree. */
 export function validateRingOptions(policy: string, algorithm: RingAlgorithm, options: RingOptions): void {
   try {
-    createRingBuilder(algorithm, options);
+    // What createRingBuilder checks, without loading the rings themselves.
+    resolveRingOptions(options);
+    checkAlgorithm(algorithm);
   } catch (e) {
     throw new ConsistentHashConfigError(`${policy}: ${(e as Error).message}`);
   }

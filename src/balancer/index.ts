@@ -5,7 +5,7 @@ import {
   type ConsistentHashSettings,
   parseConsistentHashSettings,
 } from './config';
-import { ConsistentHashLoadBalancer, RingHashExperimentalLoadBalancer } from './load-balancer';
+import { lazyLoadBalancerClass } from './lazy-load-balancer';
 import {
   parseRingHashExperimentalSettings,
   RING_HASH_EXPERIMENTAL_TYPE_NAME,
@@ -36,14 +36,16 @@ export { endpointHashKey, endpointWeight, MAX_ENDPOINT_WEIGHT } from './ring-mem
  * touch grpc-js-xds's `ring_hash`, which keeps working inside xDS.
  */
 export function registerConsistentHashPolicy(): void {
+  // The policy, its pickers and the rings load when a channel first uses the policy.
+  const loadBalancers = () => require('./load-balancer') as typeof import('./load-balancer');
   grpc.experimental.registerLoadBalancerType(
     CONSISTENT_HASH_TYPE_NAME,
-    ConsistentHashLoadBalancer,
+    lazyLoadBalancerClass(() => loadBalancers().ConsistentHashLoadBalancer),
     ConsistentHashConfig,
   );
   grpc.experimental.registerLoadBalancerType(
     RING_HASH_EXPERIMENTAL_TYPE_NAME,
-    RingHashExperimentalLoadBalancer,
+    lazyLoadBalancerClass(() => loadBalancers().RingHashExperimentalLoadBalancer),
     RingHashExperimentalConfig,
   );
 }

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { xxh64 } from '@node-rs/xxhash';
-import { createRingBuilder, register } from '../../src';
+import { register } from '../../src';
+import { createRingBuilder } from '../../src/exports/rings';
 import type { RingAlgorithm, RingMember } from '../../src/rings/types';
 import { createControlledResolver, endpointOf } from '../support/controlled-resolver';
 import {

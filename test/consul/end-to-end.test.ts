@@ -5,14 +5,14 @@ import { join as joinPath } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { registerConsistentHashPolicy } from '../../src/balancer';
-import { type ConsulRegistration, registerWithConsul } from '../../src/registration/consul';
-import { addHealthService } from '../../src/registration/health';
 import {
   CONSUL_INITIAL_BACKOFF_OPTION,
   CONSUL_MAX_BACKOFF_OPTION,
   CONSUL_QUERIES_PER_SECOND_OPTION,
   registerConsulResolver,
-} from '../../src/resolvers/consul';
+} from '../../src/exports/consul';
+import { type ConsulRegistration, registerWithConsul } from '../../src/registration/consul';
+import { addHealthService } from '../../src/registration/health';
 import { createRingBuilder } from '../../src/rings';
 import type { ConsulDoubleFault } from '../support/consul-double';
 import { type ConsulUnderTest, NEEDS_DOUBLE, openConsul, uniqueServiceName } from '../support/consul-env';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { buildConsulEndpoints, ConsulResponseError } from '../../src/resolvers/consul';
+import { buildConsulEndpoints, ConsulResponseError } from '../../src/exports/consul';
 import { addressesOf } from '../support/consul-resolver-recorder';
 
 function entry(service: Record<string, unknown>, nodeAddress = '10.9.9.9') {

@@ -9,7 +9,7 @@ import {
   ConsulResolver,
   createConsulToken,
   queryTimeoutMs,
-} from '../../src/resolvers/consul';
+} from '../../src/exports/consul';
 import { ConsulDouble } from '../support/consul-double';
 import { NEEDS_DOUBLE, uniqueServiceName } from '../support/consul-env';
 import { addressesOf, ResolutionRecorder } from '../support/consul-resolver-recorder';

@@ -5,7 +5,7 @@ import {
   ConsulTargetError,
   createConsulToken,
   parseConsulTarget,
-} from '../../src/resolvers/consul';
+} from '../../src/exports/consul';
 import { resolveConsulToken } from '../../src/resolvers/consul/target';
 
 const noEnv = {};

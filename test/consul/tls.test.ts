@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type * as grpc from '@grpc/grpc-js';
+import { CONSUL_CA_OPTION, CONSUL_INITIAL_BACKOFF_OPTION, ConsulResolver } from '../../src/exports/consul';
 import { registerWithConsul } from '../../src/registration/consul';
-import { CONSUL_CA_OPTION, CONSUL_INITIAL_BACKOFF_OPTION, ConsulResolver } from '../../src/resolvers/consul';
 import { ConsulDouble } from '../support/consul-double';
 import { NEEDS_DOUBLE } from '../support/consul-env';
 import { addressesOf, ResolutionRecorder } from '../support/consul-resolver-recorder';

@@ -7,10 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import fc from 'fast-check';
 import {
   ConsistentHashConfigError,
-  ConsulTargetError,
   MAX_ENDPOINT_WEIGHT,
-  parseConsulTarget,
-  parseEtcdTarget,
   parseStaticTarget,
   register,
   StaticTargetError,
@@ -20,6 +17,8 @@ import { ConsistentHashConfig } from '../../src/balancer/config';
 import { ConsistentHashLoadBalancer } from '../../src/balancer/load-balancer';
 import { RingHashExperimentalConfig } from '../../src/balancer/ring-hash-experimental-config';
 import type { DiscoveredEndpoint } from '../../src/endpoint';
+import { ConsulTargetError, parseConsulTarget } from '../../src/exports/consul';
+import { parseEtcdTarget } from '../../src/exports/etcd';
 import { buildRing } from '../../src/rings';
 import type { RingAlgorithm } from '../../src/rings/types';
 import { createControlledResolver, endpointOf } from '../support/controlled-resolver';

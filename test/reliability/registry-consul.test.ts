@@ -2,13 +2,13 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type * as grpc from '@grpc/grpc-js';
 import { registerConsistentHashPolicy } from '../../src/balancer';
-import { type ConsulRegistration, registerWithConsul } from '../../src/registration/consul';
 import {
   CONSUL_INITIAL_BACKOFF_OPTION,
   CONSUL_MAX_BACKOFF_OPTION,
   CONSUL_QUERIES_PER_SECOND_OPTION,
   registerConsulResolver,
-} from '../../src/resolvers/consul';
+} from '../../src/exports/consul';
+import { type ConsulRegistration, registerWithConsul } from '../../src/registration/consul';
 import { highestSubchannelId } from '../support/channelz-probe';
 import { ConsulDouble, type ConsulDoubleFault } from '../support/consul-double';
 import { createHelloClient, type HelloClient, sayWithKey, waitFor } from '../support/hello-servers';

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createEtcdCredentials } from '../../src/etcd/credentials';
+import { CONSUL_CA_OPTION, CONSUL_INITIAL_BACKOFF_OPTION, ConsulResolver } from '../../src/exports/consul';
 import { registerWithConsul } from '../../src/registration/consul';
 import { registerWithEtcd } from '../../src/registration/etcd';
-import { CONSUL_CA_OPTION, CONSUL_INITIAL_BACKOFF_OPTION, ConsulResolver } from '../../src/resolvers/consul';
 import { encodeEtcdEndpointValue } from '../../src/resolvers/etcd/naming';
 import { EtcdResolver } from '../../src/resolvers/etcd/resolver';
 import { ConsulDouble } from '../support/consul-double';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { parseStaticTarget, register, StaticTargetError } from '../../src';
-import { StaticResolver } from '../../src/resolvers/static';
+import { StaticResolver } from '../../src/resolvers/static/static-resolver';
 import { createHelloClient, sayWithKey, startHelloServers, stopAll, waitFor } from '../support/hello-servers';
 
 type Update = { endpoints?: grpc.experimental.Endpoint[]; error?: grpc.StatusObject; note: string };

@@ -6,16 +6,16 @@
 import type * as grpc from '@grpc/grpc-js';
 import { registerConsistentHashPolicy } from '../../src/balancer';
 import { createEtcdCredentials } from '../../src/etcd/credentials';
-import { registerWithConsul } from '../../src/registration/consul';
-import { registerWithEtcd } from '../../src/registration/etcd';
 import {
   CONSUL_INITIAL_BACKOFF_OPTION,
   CONSUL_TOKEN_OPTION,
   createConsulToken,
   parseConsulTarget,
   registerConsulResolver,
-} from '../../src/resolvers/consul';
-import { parseEtcdTarget, registerEtcdResolver } from '../../src/resolvers/etcd';
+} from '../../src/exports/consul';
+import { parseEtcdTarget, registerEtcdResolver } from '../../src/exports/etcd';
+import { registerWithConsul } from '../../src/registration/consul';
+import { registerWithEtcd } from '../../src/registration/etcd';
 import { ConsulDouble } from './consul-double';
 import { createHelloClient, type HelloClient, sayWithKey, startHelloServer } from './hello-servers';
 

@@ -1,37 +1,20 @@
+/**
+ * The `consul:` resolver's registration. Only this small facade loads with the package; the
+ * resolver and its HTTP client load when a channel first uses a `consul:` target. The Consul API
+ * itself is the `grpc-consistent-hash/consul` entry point (`src/exports/consul.ts`).
+ */
 import * as grpc from '@grpc/grpc-js';
-import { ConsulResolver } from './resolver';
-
-export { buildConsulEndpoints, type ConsulEndpointsResult, ConsulResponseError } from './endpoints';
-export { ConsulResolver, healthQueryPath, queryTimeoutMs } from './resolver';
-export {
-  CONSUL_CA_OPTION,
-  CONSUL_INITIAL_BACKOFF_OPTION,
-  CONSUL_MAX_BACKOFF_OPTION,
-  CONSUL_QUERIES_PER_SECOND_OPTION,
-  CONSUL_TOKEN_OPTION,
-  type ConsulAgentAddress,
-  type ConsulTarget,
-  ConsulTargetError,
-  parseConsulTarget,
-} from './target';
-export { ConsulToken, createConsulToken } from './token';
+import { lazyResolverClass } from '../shared/lazy-resolver';
 
 /** The URI scheme of the Consul resolver. */
 export const CONSUL_SCHEME = 'consul';
 
+const loadConsulResolver = () => (require('./resolver') as typeof import('./resolver')).ConsulResolver;
+
 /** Registers the `consul:` resolver with grpc-js. Idempotent (re-registering replaces it). */
 export function registerConsulResolver(): void {
-  grpc.experimental.registerResolver(CONSUL_SCHEME, ConsulResolver);
+  grpc.experimental.registerResolver(
+    CONSUL_SCHEME,
+    lazyResolverClass(loadConsulResolver, (target) => loadConsulResolver().getDefaultAuthority(target)),
+  );
 }
-
-// The server side of the Consul integration, exported with the resolver as one feature.
-export {
-  type ConsulGrpcCheck,
-  type ConsulRegistration,
-  ConsulRegistrationError,
-  type ConsulRegistrationOptions,
-  type ConsulTtlCheck,
-  consulRegistrationBody,
-  registerWithConsul,
-} from '../../registration/consul';
-export { addHealthService, type ServerHealth, type ServingStatus } from '../../registration/health';

@@ -1,11 +1,19 @@
 import * as grpc from '@grpc/grpc-js';
-import { StaticResolver } from './static-resolver';
+import { lazyResolverClass } from '../shared/lazy-resolver';
 import { STATIC_SCHEME } from './static-target';
 
-export { DEFAULT_MIN_TIME_BETWEEN_LOOKUPS_MS, StaticResolver } from './static-resolver';
 export { parseStaticTarget, STATIC_SCHEME, type StaticTargetEntry, StaticTargetError } from './static-target';
 
-/** Registers the `static:` resolver with grpc-js. Idempotent. */
+const loadStaticResolver = () =>
+  (require('./static-resolver') as typeof import('./static-resolver')).StaticResolver;
+
+/**
+ * Registers the `static:` resolver with grpc-js. Idempotent. The resolver loads when a channel
+ * first uses a `static:` target.
+ */
 export function registerStaticResolver(): void {
-  grpc.experimental.registerResolver(STATIC_SCHEME, StaticResolver);
+  grpc.experimental.registerResolver(
+    STATIC_SCHEME,
+    lazyResolverClass(loadStaticResolver, (target) => loadStaticResolver().getDefaultAuthority(target)),
+  );
 }

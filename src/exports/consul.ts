@@ -1,0 +1,36 @@
+/**
+ * `grpc-consistent-hash/consul`: the Consul API. The `consul:` resolver itself is registered by the
+ * main entry's `register()`; this entry point holds what a program calls directly: target parsing,
+ * tokens, the resolver's channel options, and the server side (registration, health service).
+ * @module
+ */
+
+export {
+  type ConsulGrpcCheck,
+  type ConsulRegistration,
+  ConsulRegistrationError,
+  type ConsulRegistrationOptions,
+  type ConsulTtlCheck,
+  consulRegistrationBody,
+  registerWithConsul,
+} from '../registration/consul';
+export { addHealthService, type ServerHealth, type ServingStatus } from '../registration/health';
+export {
+  buildConsulEndpoints,
+  type ConsulEndpointsResult,
+  ConsulResponseError,
+} from '../resolvers/consul/endpoints';
+export { CONSUL_SCHEME, registerConsulResolver } from '../resolvers/consul/index';
+export { ConsulResolver, healthQueryPath, queryTimeoutMs } from '../resolvers/consul/resolver';
+export {
+  CONSUL_CA_OPTION,
+  CONSUL_INITIAL_BACKOFF_OPTION,
+  CONSUL_MAX_BACKOFF_OPTION,
+  CONSUL_QUERIES_PER_SECOND_OPTION,
+  CONSUL_TOKEN_OPTION,
+  type ConsulAgentAddress,
+  type ConsulTarget,
+  ConsulTargetError,
+  parseConsulTarget,
+} from '../resolvers/consul/target';
+export { ConsulToken, createConsulToken } from '../resolvers/consul/token';
