@@ -38,7 +38,7 @@ function pickArgsFor(keys: readonly string[]): PickArgs[] {
 
 /** DISTINCT keys: with probability HOT_SHARE one of HOT_KEYS hot keys, else a fresh one (deterministic). */
 function mixedKeys(): string[] {
-  const hot = uuidLikeKeys(HOT_KEYS).map((k) => `hot-${k}`);
+  const hot = uuidLikeKeys(HOT_KEYS).map((k) => Buffer.from(`hot-${k}`).toString());
   const cold = uuidLikeKeys(2 * DISTINCT).slice(DISTINCT);
   let seed = 12345;
   const random = () => {

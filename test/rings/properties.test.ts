@@ -176,7 +176,7 @@ describe('maglev', () => {
   });
 });
 
-describe('balance and weights (bounds in docs/rings.md)', () => {
+describe('balance and weights (bounds in the README, Hash rings)', () => {
   // Bounds sit well above the typical values in DESIGN.md §2, so they hold for any address set.
   const bounds: Record<RingAlgorithm, { n10: number; n50: number }> = {
     ketama: { n10: 1.6, n50: 1.75 },
