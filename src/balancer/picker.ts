@@ -66,6 +66,10 @@ export class ConsistentHashPicker implements Picker {
   /** Per-member stamp of the last pick that visited it: a visited set without allocation. */
   private readonly visited: Uint32Array;
   private pickNumber = 0;
+  private walkStamp = 0;
+  private walkStart = 0;
+  private walkStep = 0;
+  private walkDistinct = 0;
   private readonly missingKeyResult: PickResult | null;
 
   constructor(
@@ -158,20 +162,9 @@ export class ConsistentHashPicker implements Picker {
    * owner serves the call: the bound never fails a call.
    */
   private spillStrict(position: number, owner: number, pickArgs: PickArgs): PickResult {
-    const ring = this.ring;
     const gate = this.gate!;
-    const size = ring.size;
-    const memberCount = this.children.length;
-    const stamp = this.nextStamp();
-    this.visited[owner] = stamp;
-    let distinct = 1;
-    for (let step = 1; step < size && distinct < memberCount; step++) {
-      let p = position + step;
-      if (p >= size) p -= size;
-      const member = ring.memberAt(p);
-      if (this.visited[member] === stamp) continue;
-      this.visited[member] = stamp;
-      distinct++;
+    this.startWalk(position, owner);
+    for (let member = this.nextWalkMember(); member >= 0; member = this.nextWalkMember()) {
       const child = this.children[member]!;
       if (child.getConnectivityState() === READY && gate.admits(member)) {
         return this.complete(member, child, pickArgs);
@@ -180,13 +173,41 @@ export class ConsistentHashPicker implements Picker {
     return this.complete(owner, this.children[owner]!, pickArgs);
   }
 
-  /** A fresh stamp for the visited set. */
-  private nextStamp(): number {
+  /**
+   * Starts a walk along the ring from `start` over distinct members; `skip` (or -1) is a member
+   * already handled. The walk's state lives in fields, not a closure, so a pick allocates nothing.
+   */
+  private startWalk(start: number, skip: number): void {
     if (this.pickNumber >= 0xffff_fffe) {
       this.visited.fill(0);
       this.pickNumber = 0;
     }
-    return ++this.pickNumber;
+    this.walkStamp = ++this.pickNumber;
+    this.walkStart = start;
+    this.walkStep = 0;
+    this.walkDistinct = 0;
+    if (skip >= 0) {
+      this.visited[skip] = this.walkStamp;
+      this.walkDistinct = 1;
+    }
+  }
+
+  /** The next member along the walk not visited yet, or -1 once every member has been visited. */
+  private nextWalkMember(): number {
+    const ring = this.ring;
+    const size = ring.size;
+    const memberCount = this.children.length;
+    const stamp = this.walkStamp;
+    while (this.walkStep < size && this.walkDistinct < memberCount) {
+      let position = this.walkStart + this.walkStep++;
+      if (position >= size) position -= size;
+      const member = ring.memberAt(position);
+      if (this.visited[member] === stamp) continue;
+      this.visited[member] = stamp;
+      this.walkDistinct++;
+      return member;
+    }
+    return -1;
   }
 
   /**
@@ -195,23 +216,13 @@ export class ConsistentHashPicker implements Picker {
    * one idle endpoint is connected, unless one is connecting already.
    */
   private pickRandom(pickArgs: PickArgs): PickResult {
-    const ring = this.ring;
-    const size = ring.size;
     const memberCount = this.children.length;
-    const start = ring.locate((Math.random() * UINT32) >>> 0, (Math.random() * UINT32) >>> 0);
-    const stamp = this.nextStamp();
-    let distinct = 0;
+    this.startWalk(this.ring.locate((Math.random() * UINT32) >>> 0, (Math.random() * UINT32) >>> 0), -1);
     let firstIdle: RingChild | null = null;
     let connecting = false;
     // Bounded load: the first READY member the gate refused, which serves the call if none admits.
     let overloaded = -1;
-    for (let step = 0; step < size && distinct < memberCount; step++) {
-      let position = start + step;
-      if (position >= size) position -= size;
-      const member = ring.memberAt(position);
-      if (this.visited[member] === stamp) continue;
-      this.visited[member] = stamp;
-      distinct++;
+    for (let member = this.nextWalkMember(); member >= 0; member = this.nextWalkMember()) {
       const child = this.children[member]!;
       const state = child.getConnectivityState();
       if (state === READY) {
@@ -240,25 +251,14 @@ export class ConsistentHashPicker implements Picker {
   }
 
   private pickFailover(start: number, pickArgs: PickArgs): PickResult {
-    const ring = this.ring;
-    const size = ring.size;
     const memberCount = this.children.length;
-    const stamp = this.nextStamp();
-    let distinct = 0;
-    let lastMember = -1;
     let lastError: string | null = null;
     // Bounded load: the first READY member the gate refused (the key's normal choice). Once there is
     // one, an IDLE or CONNECTING member no longer queues the call; the walk looks on for a READY
     // member under its limit and otherwise falls back to this one.
     let overloaded = -1;
-    for (let step = 0; step < size && distinct < memberCount; step++) {
-      let position = start + step;
-      if (position >= size) position -= size;
-      const member = ring.memberAt(position);
-      if (member === lastMember || this.visited[member] === stamp) continue;
-      lastMember = member;
-      this.visited[member] = stamp;
-      distinct++;
+    this.startWalk(start, -1);
+    for (let member = this.nextWalkMember(); member >= 0; member = this.nextWalkMember()) {
       const child = this.children[member]!;
       const state = child.getConnectivityState();
       if (state === READY) {
