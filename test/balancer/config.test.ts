@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import * as grpc from '@grpc/grpc-js';
 import {
   ConsistentHashConfigError,
   DEFAULT_HASH_HEADER,
@@ -10,20 +9,8 @@ import {
 } from '../../src';
 import { ConsistentHashConfig } from '../../src/balancer/config';
 import { RingHashExperimentalConfig } from '../../src/balancer/ring-hash-experimental-config';
+import { captureErrorLog } from '../support/grpc-log';
 import { createHelloClient, sayWithKey, startHelloServers, stopAll } from '../support/hello-servers';
-
-/** Captures grpc-js ERROR log lines while `fn` runs. */
-async function captureErrors<T>(fn: () => T | Promise<T>): Promise<{ result: T | Error; lines: string[] }> {
-  const lines: string[] = [];
-  grpc.setLogger({ error: (...args: unknown[]) => lines.push(args.map(String).join(' ')) });
-  try {
-    return { result: await fn(), lines };
-  } catch (e) {
-    return { result: e as Error, lines };
-  } finally {
-    grpc.setLogger(console);
-  }
-}
 
 describe('consistent_hash config', () => {
   it('fills in the documented defaults', () => {
@@ -113,13 +100,13 @@ describe('consistent_hash config', () => {
   });
 
   it('logs the error at ERROR when grpc-js parses a bad config (it would fall back silently)', async () => {
-    const { result, lines } = await captureErrors(() =>
+    const { result, lines } = await captureErrorLog(() =>
       ConsistentHashConfig.createFromJson({ affinity: 'sticky' }),
     );
     assert.ok(result instanceof ConsistentHashConfigError);
     assert.equal(lines.length, 1);
     assert.match(lines[0]!, /consistent_hash.*"affinity".*"sticky"/);
-    const a76 = await captureErrors(() =>
+    const a76 = await captureErrorLog(() =>
       RingHashExperimentalConfig.createFromJson({ requestHashHeader: 'k-bin' }),
     );
     assert.ok(a76.result instanceof ConsistentHashConfigError);
@@ -150,7 +137,7 @@ describe('an invalid config on a real channel', () => {
       { consistent_hash: { missingKey: 'maybe' } },
     ]);
     try {
-      const { result, lines } = await captureErrors(() => sayWithKey(client, DEFAULT_HASH_HEADER, 'k'));
+      const { result, lines } = await captureErrorLog(() => sayWithKey(client, DEFAULT_HASH_HEADER, 'k'));
       // grpc-js falls back to pick_first, so the call itself succeeds: the log line is the only signal.
       assert.ok(!(result instanceof Error) && result.serverId === 'server-0');
       assert.ok(

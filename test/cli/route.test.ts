@@ -1,44 +1,7 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import * as path from 'node:path';
 import { describe, it } from 'node:test';
+import { runCli } from '../support/cli-process';
 import { type KetamaVectors, type RingHashVectors, readVectors } from '../support/ring-vectors';
-
-const REPO = path.join(__dirname, '../..');
-const MAIN = path.join(REPO, 'src/cli/main.ts');
-
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  ms: number;
-}
-
-/** Runs the CLI through tsx with `input` on stdin; killed after 30 s so a hang fails the test. */
-function runCli(args: readonly string[], input = ''): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const started = performance.now();
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { cwd: REPO });
-    const stdout: Buffer[] = [];
-    const stderr: Buffer[] = [];
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.stdout.on('data', (d: Buffer) => stdout.push(d));
-    child.stderr.on('data', (d: Buffer) => stderr.push(d));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({
-        code,
-        stdout: Buffer.concat(stdout).toString('utf8'),
-        stderr: Buffer.concat(stderr).toString('utf8'),
-        ms: performance.now() - started,
-      });
-    });
-    // The child may exit before reading everything (bad key); that is not a test failure.
-    child.stdin.on('error', () => {});
-    child.stdin.end(input);
-  });
-}
 
 const ketama = readVectors<KetamaVectors>('ketama-seed-3.json');
 const ringHash = readVectors<RingHashVectors>('ring-hash-grpc-3.json');

@@ -1,6 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { join as joinPath } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
@@ -13,17 +11,19 @@ import {
 } from '../../src/exports/consul';
 import { type ConsulRegistration, registerWithConsul } from '../../src/registration/consul';
 import { addHealthService } from '../../src/registration/health';
-import { createRingBuilder } from '../../src/rings';
-import type { ConsulDoubleFault } from '../support/consul-double';
+import type { ConsulRegistryFault } from '../support/consul-double';
 import { type ConsulUnderTest, NEEDS_DOUBLE, openConsul, uniqueServiceName } from '../support/consul-env';
 import {
   createHelloClient,
   type HelloClient,
   type RunningHelloServer,
   sayWithKey,
+  startBackgroundCalls,
   startHelloServer,
-  waitFor,
 } from '../support/hello-servers';
+import { expectedOwners as expectedKeyOwners, ownerProbe } from '../support/key-owners';
+import { joinThenLeave, type RegistryMembership } from '../support/registry-membership';
+import { runTsxChild } from '../support/tsx-child';
 
 const HEADER = 'x-user-id';
 const LB = [{ consistent_hash: { hashHeader: HEADER, algorithm: 'ketama' } }];
@@ -37,55 +37,10 @@ const CLIENT_OPTIONS: grpc.ChannelOptions = {
 };
 
 /** The server id that the ketama ring says owns each key, for the given live servers. */
-function expectedOwners(
+const expectedOwners = (
   servers: readonly RunningHelloServer[],
   weights: Readonly<Record<string, number>> = {},
-): Map<string, string> {
-  const ring = createRingBuilder('ketama').build(
-    servers.map((s) => ({ id: `${s.host}:${s.port}`, weight: weights[s.serverId] ?? 1 })),
-  );
-  const byAddress = new Map(servers.map((s) => [`${s.host}:${s.port}`, s.serverId]));
-  return new Map(KEYS.map((k) => [k, byAddress.get(ring.members[ring.memberAt(ring.locateKey(k))]!.id)!]));
-}
-
-/** Calls every key once; the server that answered each, or the error text. */
-async function observedOwners(client: HelloClient): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
-  for (const key of KEYS) {
-    const r = await sayWithKey(client, HEADER, key);
-    out.set(key, r.serverId ?? `error: ${r.error!.details}`);
-  }
-  return out;
-}
-
-async function mapsEqual(client: HelloClient, expected: Map<string, string>): Promise<boolean> {
-  const observed = await observedOwners(client);
-  return KEYS.every((k) => observed.get(k) === expected.get(k));
-}
-
-/** Calls in the background (bounded by count and by `stop()`), collecting failures. */
-function backgroundCalls(client: HelloClient, maxCalls = 5000) {
-  let stopped = false;
-  const failures: string[] = [];
-  let calls = 0;
-  const done = (async () => {
-    while (!stopped && calls < maxCalls) {
-      const r = await sayWithKey(client, HEADER, KEYS[calls % KEYS.length]);
-      calls++;
-      if (r.error) failures.push(`${r.error.code}: ${r.error.details}`);
-    }
-  })();
-  return {
-    failures,
-    get calls() {
-      return calls;
-    },
-    async stop() {
-      stopped = true;
-      await done;
-    },
-  };
-}
+) => expectedKeyOwners(servers, KEYS, 'ketama', weights);
 
 describe('consul end to end with consistent_hash', () => {
   let consul: ConsulUnderTest;
@@ -93,6 +48,8 @@ describe('consul end to end with consistent_hash', () => {
   const registrations = new Map<string, ConsulRegistration>();
   const service = uniqueServiceName('e2e');
   let client: HelloClient;
+  // Each call carries sayWithKey's default 5 s deadline.
+  const owners = () => ownerProbe(client, HEADER, KEYS, 5000);
 
   const join = async (server: RunningHelloServer, weight?: number) => {
     registrations.set(
@@ -111,6 +68,12 @@ describe('consul end to end with consistent_hash', () => {
   const leave = async (server: RunningHelloServer) => {
     await registrations.get(server.serverId)?.deregister();
     registrations.delete(server.serverId);
+  };
+
+  const membership: RegistryMembership<RunningHelloServer> = {
+    join,
+    leave,
+    converge: (members, what) => owners().converge(expectedOwners(members), what, 20_000, 100),
   };
 
   before(async () => {
@@ -133,27 +96,22 @@ describe('consul end to end with consistent_hash', () => {
   });
 
   it('routes every key to the owner the ring names', async () => {
-    await waitFor(
-      () => mapsEqual(client, expectedOwners(servers.slice(0, 3))),
-      'keys on the 3-member ring',
-      20_000,
-      100,
-    );
+    await owners().converge(expectedOwners(servers.slice(0, 3)), 'keys on the 3-member ring', 20_000, 100);
   });
 
   it('servers joining and leaving while calls run: keys move only as the ring says, no call fails', async () => {
-    const calls = backgroundCalls(client);
+    const calls = startBackgroundCalls(client, HEADER, KEYS, 5000);
     try {
       const three = expectedOwners(servers.slice(0, 3));
       await join(servers[3]!);
       const four = expectedOwners(servers.slice(0, 4));
       for (const k of KEYS) if (three.get(k) !== four.get(k)) assert.equal(four.get(k), 'server-3');
-      await waitFor(() => mapsEqual(client, four), 'keys on the 4-member ring', 20_000, 100);
+      await owners().converge(four, 'keys on the 4-member ring', 20_000, 100);
       // Leave: deregister first (the server stays up until clients moved away), as a graceful shutdown does.
       await leave(servers[0]!);
       const left = expectedOwners(servers.slice(1, 4));
       for (const k of KEYS) if (four.get(k) !== 'server-0') assert.equal(left.get(k), four.get(k));
-      await waitFor(() => mapsEqual(client, left), 'keys on the ring without server-0', 20_000, 100);
+      await owners().converge(left, 'keys on the ring without server-0', 20_000, 100);
     } finally {
       await calls.stop();
     }
@@ -161,7 +119,7 @@ describe('consul end to end with consistent_hash', () => {
     assert.deepEqual(calls.failures, []);
   });
 
-  const faults: [string, ConsulDoubleFault | 'refused' | 'index-backwards'][] = [
+  const faults: [string, ConsulRegistryFault][] = [
     ['HTTP 500', { kind: 'status', status: 500, body: 'rpc error: No cluster leader' }],
     ['a query hanging past the client timeout', { kind: 'hang' }],
     ['malformed JSON', { kind: 'malformed-json' }],
@@ -177,12 +135,10 @@ describe('consul end to end with consistent_hash', () => {
       const double = consul.double!;
       const live = servers.slice(1, 4);
       const expected = expectedOwners(live);
-      await waitFor(() => mapsEqual(client, expected), 'baseline', 20_000, 100);
+      await owners().converge(expected, 'baseline', 20_000, 100);
       const before = double.count(HEALTH);
       const t0 = Date.now();
-      if (fault === 'refused') await double.closeListener();
-      else if (fault === 'index-backwards') double.resetIndex(1);
-      else double.setFault(fault);
+      await double.startFault(fault);
       // A change that the resolver must not see while the fault lasts wakes its blocking query.
       double.addCatalogService({
         id: `${service}-ghost`,
@@ -194,28 +150,17 @@ describe('consul end to end with consistent_hash', () => {
       // Let the fault bite: two queries under it (for a hang, the second comes after the client's timeout).
       if (fault !== 'refused') await double.waitForCount(HEALTH, before + 2, 10_000);
       // Calls during the fault, for at least a second.
-      for (let round = 0; round < 20 && (round === 0 || Date.now() - t0 < 1000); round++) {
-        assert.deepEqual(await observedOwners(client), expected, 'calls served by the last good list');
-      }
+      await owners().assertHeld(expected, t0 + 1000, 20, 'calls served by the last good list');
       const elapsed = (Date.now() - t0) / 1000;
       const requests = double.count(HEALTH) - before;
       assert.ok(
         requests <= 2 + Math.ceil(elapsed * QPS) + 2,
         `${requests} health queries in ${elapsed.toFixed(2)} s`,
       );
-      if (fault === 'refused') await double.reopenListener();
-      else double.setFault(null);
+      await double.endFault(fault);
       double.removeCatalogService(`${service}-ghost`);
       // Recovery: a server joins and the client follows, then it leaves again.
-      await join(servers[4]!);
-      await waitFor(
-        () => mapsEqual(client, expectedOwners([...live, servers[4]!])),
-        'recovery: join seen',
-        20_000,
-        100,
-      );
-      await leave(servers[4]!);
-      await waitFor(() => mapsEqual(client, expected), 'recovery: leave seen', 20_000, 100);
+      await joinThenLeave(membership, live, servers[4]!, 'recovery: join seen', 'recovery: leave seen');
     });
   }
 
@@ -229,11 +174,11 @@ describe('consul end to end with consistent_hash', () => {
         expectedOwners([...live, servers[4]!]),
         'the weight matters for these keys',
       );
-      await waitFor(() => mapsEqual(client, weighted), 'keys on the weighted ring', 20_000, 100);
+      await owners().converge(weighted, 'keys on the weighted ring', 20_000, 100);
     } finally {
       await leave(servers[4]!);
     }
-    await waitFor(() => mapsEqual(client, expectedOwners(live)), 'back to three', 20_000, 100);
+    await owners().converge(expectedOwners(live), 'back to three', 20_000, 100);
   });
 
   it('fails calls fast with UNAVAILABLE naming Consul when there never was a list', async () => {
@@ -251,32 +196,14 @@ describe('consul end to end with consistent_hash', () => {
 
   for (const mode of ['close', 'leave-open']) {
     it(`a process whose consul:// channel is ${mode === 'close' ? 'closed' : 'left open but unused'} exits by itself`, async () => {
-      const child = spawn(
-        process.execPath,
-        [
-          '--import',
-          'tsx',
-          joinPath(__dirname, '../support/consul-client-exit-child.ts'),
-          consul.address,
-          service,
-        ],
-        { stdio: ['ignore', 'pipe', 'inherit'] },
+      const { code, signal, stdout } = await runTsxChild(
+        joinPath(__dirname, '../support/consul-client-exit-child.ts'),
+        [consul.address, service],
+        { stderr: 'inherit', killAfterMs: 20_000 },
       );
-      const killTimer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-      try {
-        let out = '';
-        child.stdout.setEncoding('utf8');
-        child.stdout.on('data', (c: string) => {
-          out += c;
-        });
-        const [code, signal] = (await once(child, 'exit')) as [number | null, string | null];
-        assert.equal(signal, null, 'exited by itself, not killed');
-        assert.equal(code, 0);
-        assert.match(out, /^server-\d\n$/);
-      } finally {
-        clearTimeout(killTimer);
-        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      }
+      assert.equal(signal, null, 'exited by itself, not killed');
+      assert.equal(code, 0);
+      assert.match(stdout, /^server-\d\n$/);
     });
   }
 });

@@ -11,7 +11,7 @@ import {
 import { addHealthService, type ServerHealth } from '../../src/registration/health';
 import { ConsulDouble } from '../support/consul-double';
 import { type ConsulUnderTest, NEEDS_DOUBLE, openConsul, uniqueServiceName } from '../support/consul-env';
-import { healthInstances } from '../support/consul-http';
+import { healthInstances, waitForInstanceCount } from '../support/consul-http';
 import { type RunningHelloServer, startHelloServer, waitFor } from '../support/hello-servers';
 
 describe('consulRegistrationBody', () => {
@@ -103,26 +103,11 @@ describe('registerWithConsul', () => {
       check: { type: 'grpc', interval: '1s', timeout: '1s' },
     });
     try {
-      await waitFor(
-        async () => (await healthInstances(consul.address, service)).length === 1,
-        'passing',
-        10_000,
-        50,
-      );
+      await waitForInstanceCount(consul.address, service, 1, 'passing', 10_000);
       health.setStatus('', 'NOT_SERVING');
-      await waitFor(
-        async () => (await healthInstances(consul.address, service)).length === 0,
-        'critical',
-        10_000,
-        50,
-      );
+      await waitForInstanceCount(consul.address, service, 0, 'critical', 10_000);
       health.setStatus('', 'SERVING');
-      await waitFor(
-        async () => (await healthInstances(consul.address, service)).length === 1,
-        'passing',
-        10_000,
-        50,
-      );
+      await waitForInstanceCount(consul.address, service, 1, 'passing', 10_000);
     } finally {
       health.setStatus('', 'SERVING');
       await reg.deregister();
@@ -179,12 +164,7 @@ describe('registerWithConsul', () => {
       const registers = double.count('PUT /v1/agent/service/register');
       double.simulateAgentRestart();
       assert.equal((await healthInstances(consul.address, service, false)).length, 0);
-      await waitFor(
-        async () => (await healthInstances(consul.address, service)).length === 1,
-        'back and passing',
-        5000,
-        50,
-      );
+      await waitForInstanceCount(consul.address, service, 1, 'back and passing', 5000);
       assert.equal(double.count('PUT /v1/agent/service/register'), registers + 1);
     } finally {
       await reg.deregister();
@@ -227,12 +207,7 @@ describe('registerWithConsul', () => {
       check: { type: 'grpc', interval: '100ms', timeout: '100ms' },
       deregisterCriticalServiceAfter: '300ms',
     });
-    await waitFor(
-      async () => (await healthInstances(consul.address, service, false)).length === 0,
-      'reaped',
-      5000,
-      50,
-    );
+    await waitForInstanceCount(consul.address, service, 0, 'reaped', 5000, false);
     await reg.deregister(); // deregistering a missing id is not an error
   });
 

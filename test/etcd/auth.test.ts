@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { sharedEtcdClientCount } from '../../src/etcd/client';
@@ -8,8 +7,9 @@ import { registerWithEtcd } from '../../src/registration/etcd';
 import { encodeEtcdEndpointValue } from '../../src/resolvers/etcd/naming';
 import { EtcdResolver } from '../../src/resolvers/etcd/resolver';
 import { etcdUri, recordingListener } from '../support/etcd-listener';
-import { EtcdAdmin, type EtcdServer, startEtcd } from '../support/etcd-server';
+import { EtcdAdmin, type EtcdServer, enableRootAuth, startEtcd } from '../support/etcd-server';
 import { waitFor } from '../support/hello-servers';
+import { runTsxChild } from '../support/tsx-child';
 
 const PASSWORD = 'Sup3r-Secret-Passw0rd';
 let etcd: EtcdServer;
@@ -32,15 +32,7 @@ async function rootAdmin(): Promise<EtcdAdmin> {
 
 before(async () => {
   etcd = await startEtcd();
-  const admin = new EtcdAdmin(etcd.endpoint);
-  try {
-    await admin.call('Auth', 'RoleAdd', { name: 'root' });
-    await admin.call('Auth', 'UserAdd', { name: 'root', password: PASSWORD });
-    await admin.call('Auth', 'UserGrantRole', { user: 'root', role: 'root' });
-    await admin.call('Auth', 'AuthEnable', {});
-  } finally {
-    admin.close();
-  }
+  await enableRootAuth(etcd.endpoint, PASSWORD);
 });
 
 after(async () => {
@@ -128,31 +120,11 @@ describe('etcd with authentication enabled', () => {
   });
 
   it('never writes the password to logs or traces, even with GRPC_TRACE=all at DEBUG', async () => {
-    const child = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        join(__dirname, 'fixtures', 'auth-child.ts'),
-        etcd.endpoint,
-        PASSWORD,
-        '127.0.0.1:30009',
-      ],
-      {
-        env: { ...process.env, GRPC_TRACE: 'all', GRPC_VERBOSITY: 'DEBUG' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
+    const { code, output } = await runTsxChild(
+      join(__dirname, 'fixtures', 'auth-child.ts'),
+      [etcd.endpoint, PASSWORD, '127.0.0.1:30009'],
+      { env: { ...process.env, GRPC_TRACE: 'all', GRPC_VERBOSITY: 'DEBUG' }, killAfterMs: 30_000 },
     );
-    let output = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    child.stderr!.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    const code = await new Promise((resolve) => child.once('exit', resolve));
-    clearTimeout(timer);
     assert.equal(code, 0, output.slice(-3000));
     assert.match(output, /child done/);
     // Proof that tracing was on and covered our code and the etcd channel options.

@@ -43,10 +43,11 @@ describe('registerWithEtcd', () => {
       Addr: '127.0.0.1:20001',
       Metadata: { weight: 2, zone: 'a' },
     });
-    const range = (await admin.call('KV', 'Range', { key: Buffer.from('reg-svc/one') })) as {
-      kvs: { lease: string }[];
-    };
-    assert.equal(range.kvs[0]!.lease, registration.leaseId, 'key bound to the registration lease');
+    assert.equal(
+      await admin.leaseOf('reg-svc/one'),
+      registration.leaseId,
+      'key bound to the registration lease',
+    );
     await registration.deregister();
     assert.equal(await admin.get('reg-svc/one'), undefined);
     assert.equal(sharedEtcdClientCount(), 0);
@@ -142,10 +143,8 @@ describe('registerWithEtcd', () => {
       let stableSince: number | undefined;
       await waitFor(
         async () => {
-          const range = (await admin.call('KV', 'Range', { key: Buffer.from('part-svc/a') })) as {
-            kvs: { lease: string }[];
-          };
-          const bound = range.kvs[0] !== undefined && range.kvs[0].lease === registration.leaseId;
+          const lease = await admin.leaseOf('part-svc/a');
+          const bound = lease !== undefined && lease === registration.leaseId;
           if (!bound) stableSince = undefined;
           else stableSince ??= Date.now();
           return stableSince !== undefined && Date.now() - stableSince > 2500;

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { acquireEtcdClient, type EtcdWatch, sharedEtcdClientCount } from '../../src/etcd/client';
@@ -19,6 +18,7 @@ import {
   stopAll,
   waitFor,
 } from '../support/hello-servers';
+import { runTsxChild } from '../support/tsx-child';
 
 let etcd: EtcdServer;
 
@@ -134,21 +134,12 @@ describe('etcd resolver against a real etcd', () => {
   });
 
   it('a process whose etcd channel and registration are closed exits by itself', async () => {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', join(__dirname, 'fixtures', 'resolve-and-exit.ts'), etcd.endpoint],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
+    const { code, signal, stdout } = await runTsxChild(
+      join(__dirname, 'fixtures', 'resolve-and-exit.ts'),
+      [etcd.endpoint],
+      { stderr: 'inherit', killAfterMs: 20_000 },
     );
-    let output = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    const killTimer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    const [code, signal] = await new Promise<[number | null, string | null]>((resolve) =>
-      child.once('exit', (c, s) => resolve([c, s])),
-    );
-    clearTimeout(killTimer);
-    assert.match(output, /answered by exit-1/);
+    assert.match(stdout, /answered by exit-1/);
     assert.deepEqual([code, signal], [0, null], 'child did not exit on its own (killed after 20 s)');
   });
 

@@ -23,6 +23,7 @@ import { buildRing } from '../../src/rings';
 import type { RingAlgorithm } from '../../src/rings/types';
 import { createControlledResolver, endpointOf } from '../support/controlled-resolver';
 import { FakeChannelHelper, flushEvents } from '../support/fake-channel-helper';
+import { captureErrorLog } from '../support/grpc-log';
 import {
   createHelloClient,
   type RunningHelloServer,
@@ -51,19 +52,6 @@ const CONFIG_FIELDS = [
   'boundedLoad',
 ] as const;
 const snake = (field: string) => field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-
-/** Captures grpc-js log lines at ERROR while `fn` runs. */
-async function captureErrorLog<T>(fn: () => T | Promise<T>): Promise<{ result: T | Error; lines: string[] }> {
-  const lines: string[] = [];
-  grpc.setLogger({ error: (...args: unknown[]) => lines.push(args.map(String).join(' ')) });
-  try {
-    return { result: await fn(), lines };
-  } catch (e) {
-    return { result: e as Error, lines };
-  } finally {
-    grpc.setLogger(console);
-  }
-}
 
 /** A real `ConsistentHashLoadBalancer` over fake subchannels, every endpoint connected (eager). */
 async function connectedPolicy(

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
@@ -20,6 +19,7 @@ import {
   stopAll,
   waitFor,
 } from '../support/hello-servers';
+import { runTsxChild } from '../support/tsx-child';
 
 // Resource hygiene: many resolver updates and many channel lifetimes leave no growth in
 // subchannels, sockets, timers or heap beyond fixed bounds; a process that closes its channels exits.
@@ -184,27 +184,13 @@ describe('resource hygiene', () => {
 
   it('a process that closes its channels exits on its own', async (t) => {
     const fixture = join(__dirname, 'fixtures', 'close-and-exit.ts');
-    const args = ['--import', 'tsx', fixture, ...servers.slice(0, 3).map((s) => s.address)];
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
     const started = performance.now();
-    const exited = await new Promise<{ code: number | null; killed: boolean }>((resolve) => {
-      const timer = setTimeout(() => {
-        child.kill('SIGKILL');
-        resolve({ code: null, killed: true });
-      }, 15_000);
-      child.on('exit', (code) => {
-        clearTimeout(timer);
-        resolve({ code, killed: false });
-      });
-    });
+    const { code, signal, stdout, stderr } = await runTsxChild(
+      fixture,
+      servers.slice(0, 3).map((s) => s.address),
+      { killAfterMs: 15_000 },
+    );
+    const exited = { code, killed: signal === 'SIGKILL' };
     const took = performance.now() - started;
     t.diagnostic(
       `exit ${JSON.stringify({ exitedAfterMs: Math.round(took), ...exited, report: stdout.trim() })}`,

@@ -10,15 +10,16 @@ import {
 } from '../../src/exports/consul';
 import { type ConsulRegistration, registerWithConsul } from '../../src/registration/consul';
 import { highestSubchannelId } from '../support/channelz-probe';
-import { ConsulDouble, type ConsulDoubleFault } from '../support/consul-double';
-import { createHelloClient, type HelloClient, sayWithKey, waitFor } from '../support/hello-servers';
-import { expectedOwners, observedOwners, ownerMismatches } from '../support/key-owners';
+import { ConsulDouble, type ConsulRegistryFault } from '../support/consul-double';
+import { createHelloClient, type HelloClient, startBackgroundCalls } from '../support/hello-servers';
+import { expectedOwners, ownerProbe } from '../support/key-owners';
 import {
   backendConnections,
   type ProxiedBackend,
   startProxiedBackends,
   stopProxiedBackends,
 } from '../support/proxied-backends';
+import { joinThenLeave, type RegistryMembership } from '../support/registry-membership';
 
 // Issue 7 item 2, Consul side: registry faults against the Consul double, with calls running the
 // whole time. Builds on test/consul/end-to-end.test.ts (which proves each fault in isolation) by
@@ -37,30 +38,6 @@ const OPTIONS: grpc.ChannelOptions = {
   [CONSUL_INITIAL_BACKOFF_OPTION]: 200,
   [CONSUL_MAX_BACKOFF_OPTION]: 1000,
 };
-
-/** Calls in the background (bounded by count and by `stop()`), collecting failures. */
-function backgroundCalls(client: HelloClient, maxCalls = 20_000) {
-  let stopped = false;
-  let calls = 0;
-  const failures: string[] = [];
-  const done = (async () => {
-    while (!stopped && calls < maxCalls) {
-      const r = await sayWithKey(client, HEADER, KEYS[calls % KEYS.length], { deadline: Date.now() + 3000 });
-      calls++;
-      if (r.error) failures.push(`${r.error.code}: ${r.error.details}`);
-    }
-  })();
-  return {
-    failures,
-    get calls() {
-      return calls;
-    },
-    async stop() {
-      stopped = true;
-      await done;
-    },
-  };
-}
 
 describe('consul registry faults under load', () => {
   let double: ConsulDouble;
@@ -84,15 +61,9 @@ describe('consul registry faults under load', () => {
     await registrations.get(b.serverId)?.deregister();
     registrations.delete(b.serverId);
   };
-  const converge = async (members: readonly ProxiedBackend[], what: string) => {
-    const expected = expectedOwners(members, KEYS);
-    await waitFor(
-      async () => ownerMismatches(expected, await observedOwners(client, HEADER, KEYS)).length === 0,
-      what,
-      15_000,
-      100,
-    );
-  };
+  const converge = (members: readonly ProxiedBackend[], what: string) =>
+    ownerProbe(client, HEADER, KEYS).converge(expectedOwners(members, KEYS), what, 15_000, 100);
+  const membership: RegistryMembership<ProxiedBackend> = { join, leave, converge };
 
   before(async () => {
     registerConsistentHashPolicy();
@@ -113,7 +84,7 @@ describe('consul registry faults under load', () => {
   it('every fault in turn: calls keep working on the last good list, bounded queries, no subchannel storm, recovery', async () => {
     const live = backends.slice(0, 3);
     const expected = expectedOwners(live, KEYS);
-    const faults: [string, ConsulDoubleFault | 'refused' | 'index-backwards'][] = [
+    const faults: [string, ConsulRegistryFault][] = [
       ['HTTP 500', { kind: 'status', status: 500, body: 'rpc error: No cluster leader' }],
       ['connection refused', 'refused'],
       ['slow answers (0.8 s)', { kind: 'slow', delayMs: 800 }],
@@ -125,15 +96,13 @@ describe('consul registry faults under load', () => {
     ];
     const connectionsBefore = backendConnections(backends);
     const rows: string[] = [];
-    const load = backgroundCalls(client);
+    const load = startBackgroundCalls(client, HEADER, KEYS, 20_000, 3000);
     try {
       for (const [what, fault] of faults) {
         const queriesBefore = double.count(HEALTH);
         const connsBefore = backendConnections(backends);
         const t0 = Date.now();
-        if (fault === 'refused') await double.closeListener();
-        else if (fault === 'index-backwards') double.resetIndex(1);
-        else double.setFault(fault);
+        await double.startFault(fault);
         // A change the resolver must not act on while the fault lasts (an instance with no address).
         double.addCatalogService({
           id: `${SERVICE}-ghost`,
@@ -144,25 +113,19 @@ describe('consul registry faults under load', () => {
         });
         if (fault !== 'refused') await double.waitForCount(HEALTH, queriesBefore + 2, 10_000);
         // Calls for at least 1 s under the fault, every key on its owner.
-        for (let round = 0; round < 1000 && (round === 0 || Date.now() - t0 < 1000); round++) {
-          assert.deepEqual(
-            ownerMismatches(expected, await observedOwners(client, HEADER, KEYS)),
-            [],
-            `during ${what}`,
-          );
-        }
+        await ownerProbe(client, HEADER, KEYS).assertHeld(expected, t0 + 1000, 1000, `during ${what}`);
         const seconds = (Date.now() - t0) / 1000;
         const queries = double.count(HEALTH) - queriesBefore;
-        if (fault === 'refused') await double.reopenListener();
-        else double.setFault(null);
+        await double.endFault(fault);
         double.removeCatalogService(`${SERVICE}-ghost`);
         // Convergence after the fault: a real change is seen, then undone.
-        const t1 = Date.now();
-        await join(backends[3]!);
-        await converge([...live, backends[3]!], `after ${what}: join seen`);
-        await leave(backends[3]!);
-        await converge(live, `after ${what}: leave seen`);
-        const convergeSeconds = (Date.now() - t1) / 1000;
+        const convergeSeconds = await joinThenLeave(
+          membership,
+          live,
+          backends[3]!,
+          `after ${what}: join seen`,
+          `after ${what}: leave seen`,
+        );
         const conns = backendConnections(backends) - connsBefore;
         rows.push(
           `${what.padEnd(40)} ${seconds.toFixed(2)} s  health queries ${String(queries).padStart(3)}  join+leave converged in ${convergeSeconds.toFixed(2)} s  backend connections +${conns}`,
@@ -193,7 +156,7 @@ describe('consul registry faults under load', () => {
     const queriesBefore = double.count(HEALTH);
     const connsBefore = flapper.proxy.connections;
     const subchannelsBefore = highestSubchannelId([client.getChannel() as grpc.Channel]);
-    const load = backgroundCalls(client);
+    const load = startBackgroundCalls(client, HEADER, KEYS, 20_000, 3000);
     const t0 = Date.now();
     let flaps = 0;
     try {
@@ -206,10 +169,13 @@ describe('consul registry faults under load', () => {
       // The truth after the flapping: the server is not registered.
       await converge(live, 'after flapping: back to the 3 members');
       // And it converges to "registered" when that is the truth.
-      await join(flapper);
-      await converge([...live, flapper], 'after flapping: the flapper registered for good');
-      await leave(flapper);
-      await converge(live, 'after flapping: flapper gone again');
+      await joinThenLeave(
+        membership,
+        live,
+        flapper,
+        'after flapping: the flapper registered for good',
+        'after flapping: flapper gone again',
+      );
       const seconds = (Date.now() - t0) / 1000;
       const queries = double.count(HEALTH) - queriesBefore;
       const conns = flapper.proxy.connections - connsBefore;

@@ -8,14 +8,15 @@ import { highestSubchannelId } from '../support/channelz-probe';
 import { type CountingProxy, startCountingProxy } from '../support/counting-proxy';
 import { etcdRpcCounts } from '../support/etcd-metrics';
 import { EtcdAdmin, type EtcdServer, startEtcd } from '../support/etcd-server';
-import { createHelloClient, type HelloClient, sayWithKey, waitFor } from '../support/hello-servers';
-import { expectedOwners, observedOwners, ownerMismatches } from '../support/key-owners';
+import { createHelloClient, type HelloClient, startBackgroundCalls } from '../support/hello-servers';
+import { expectedOwners, ownerProbe } from '../support/key-owners';
 import {
   backendConnections,
   type ProxiedBackend,
   startProxiedBackends,
   stopProxiedBackends,
 } from '../support/proxied-backends';
+import { joinThenLeave, type RegistryMembership } from '../support/registry-membership';
 
 // Issue 7 item 2, etcd side: faults of a real etcd with calls running the whole time. Builds on
 // test/etcd/restart.test.ts (kill/restart, data loss) by adding SIGSTOP, garbage values, flapping
@@ -36,30 +37,6 @@ const OPTIONS: grpc.ChannelOptions = {
   'grpc-consistent-hash.etcd.max_backoff_ms': 500,
 };
 
-/** Calls in the background (bounded by count and by `stop()`), collecting failures. */
-function backgroundCalls(client: HelloClient, maxCalls = 20_000) {
-  let stopped = false;
-  let calls = 0;
-  const failures: string[] = [];
-  const done = (async () => {
-    while (!stopped && calls < maxCalls) {
-      const r = await sayWithKey(client, HEADER, KEYS[calls % KEYS.length], { deadline: Date.now() + 3000 });
-      calls++;
-      if (r.error) failures.push(`${r.error.code}: ${r.error.details}`);
-    }
-  })();
-  return {
-    failures,
-    get calls() {
-      return calls;
-    },
-    async stop() {
-      stopped = true;
-      await done;
-    },
-  };
-}
-
 describe('etcd registry faults under load', () => {
   let etcd: EtcdServer;
   let etcdProxy: CountingProxy;
@@ -78,21 +55,9 @@ describe('etcd registry faults under load', () => {
   const keyOf = (b: ProxiedBackend) => `${SERVICE}/${b.serverId}`;
   const join = (b: ProxiedBackend) => withAdmin((a) => a.put(keyOf(b), encodeEtcdEndpointValue(b.address)));
   const leave = (b: ProxiedBackend) => withAdmin((a) => a.deleteKey(keyOf(b)));
-  const converge = async (members: readonly ProxiedBackend[], what: string) => {
-    const expected = expectedOwners(members, KEYS);
-    await waitFor(
-      async () => ownerMismatches(expected, await observedOwners(client, HEADER, KEYS)).length === 0,
-      what,
-      15_000,
-      50,
-    );
-  };
-  const assertOwnersFor = async (expected: Map<string, string>, ms: number, what: string) => {
-    const t0 = Date.now();
-    for (let round = 0; round < 1000 && (round === 0 || Date.now() - t0 < ms); round++) {
-      assert.deepEqual(ownerMismatches(expected, await observedOwners(client, HEADER, KEYS)), [], what);
-    }
-  };
+  const converge = (members: readonly ProxiedBackend[], what: string) =>
+    ownerProbe(client, HEADER, KEYS).converge(expectedOwners(members, KEYS), what, 15_000, 50);
+  const membership: RegistryMembership<ProxiedBackend> = { join, leave, converge };
 
   before(async () => {
     registerConsistentHashPolicy();
@@ -116,7 +81,7 @@ describe('etcd registry faults under load', () => {
     const expected = expectedOwners(live, KEYS);
     const rows: string[] = [];
     const connectionsBefore = backendConnections(backends);
-    const load = backgroundCalls(client);
+    const load = startBackgroundCalls(client, HEADER, KEYS, 20_000, 3000);
     const garbage: [string, string | Buffer][] = [
       [`${SERVICE}/not-json`, 'this is not json'],
       [`${SERVICE}/no-addr`, '{"Op":0}'],
@@ -150,16 +115,23 @@ describe('etcd registry faults under load', () => {
         const rpcsBefore = await etcdRpcCounts(etcd);
         const t0 = Date.now();
         await start();
-        await assertOwnersFor(expected, holdMs[i]!, `during: ${what}`);
+        await ownerProbe(client, HEADER, KEYS).assertHeld(
+          expected,
+          Date.now() + holdMs[i]!,
+          1000,
+          `during: ${what}`,
+        );
         const seconds = (Date.now() - t0) / 1000;
         await end();
         const etcdDuring = etcdProxy.connections - etcdBefore;
-        const t1 = Date.now();
-        await join(backends[3]!);
-        await converge([...live, backends[3]!], `after ${what}: join seen`);
-        await leave(backends[3]!);
-        await converge(live, `after ${what}: leave seen`);
-        const convergeSeconds = (Date.now() - t1) / 1000;
+        // Convergence after the fault: a real change is seen, then undone.
+        const convergeSeconds = await joinThenLeave(
+          membership,
+          live,
+          backends[3]!,
+          `after ${what}: join seen`,
+          `after ${what}: leave seen`,
+        );
         const conns = backendConnections(backends) - connsBefore;
         // etcd's counters restart with the process: after a restart, the count is since the restart.
         const rpcsAfter = await etcdRpcCounts(etcd);
@@ -204,7 +176,7 @@ describe('etcd registry faults under load', () => {
     const rpcsBefore = await etcdRpcCounts(etcd);
     const connsBefore = flapper.proxy.connections;
     const subchannelsBefore = highestSubchannelId([client.getChannel() as grpc.Channel]);
-    const load = backgroundCalls(client);
+    const load = startBackgroundCalls(client, HEADER, KEYS, 20_000, 3000);
     const t0 = Date.now();
     let flaps = 0;
     try {
@@ -216,10 +188,13 @@ describe('etcd registry faults under load', () => {
       });
       const flapSeconds = (Date.now() - t0) / 1000;
       await converge(live, 'after flapping: back to the 3 members');
-      await join(flapper);
-      await converge([...live, flapper], 'after flapping: the flapper registered for good');
-      await leave(flapper);
-      await converge(live, 'after flapping: flapper gone again');
+      await joinThenLeave(
+        membership,
+        live,
+        flapper,
+        'after flapping: the flapper registered for good',
+        'after flapping: flapper gone again',
+      );
       await load.stop();
       const etcdConns = etcdProxy.connections - etcdBefore;
       const rpcsAfter = await etcdRpcCounts(etcd);

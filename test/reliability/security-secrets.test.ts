@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { EtcdAdmin, type EtcdServer, startEtcd } from '../support/etcd-server';
+import { type EtcdServer, enableRootAuth, startEtcd } from '../support/etcd-server';
+import { runTsxChild } from '../support/tsx-child';
 
 // Issue 7 item 5: ACL tokens and passwords never appear in logs, errors or traces, at any verbosity.
 // A child process (GRPC_TRACE=all GRPC_VERBOSITY=DEBUG set before grpc-js loads) runs the Consul and
@@ -28,15 +28,7 @@ let etcd: EtcdServer;
 
 before(async () => {
   etcd = await startEtcd();
-  const admin = new EtcdAdmin(etcd.endpoint);
-  try {
-    await admin.call('Auth', 'RoleAdd', { name: 'root' });
-    await admin.call('Auth', 'UserAdd', { name: 'root', password: PASSWORD });
-    await admin.call('Auth', 'UserGrantRole', { user: 'root', role: 'root' });
-    await admin.call('Auth', 'AuthEnable', {});
-  } finally {
-    admin.close();
-  }
+  await enableRootAuth(etcd.endpoint, PASSWORD);
 });
 
 after(async () => {
@@ -51,9 +43,9 @@ interface ChildRun {
 
 /** Runs the child fixture in `mode` with extra env; resolves with its output (bounded at 45 s). */
 async function runChild(mode: 'registries' | 'targets', env: NodeJS.ProcessEnv): Promise<ChildRun> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', join(__dirname, '../support/secret-leak-child.ts'), mode],
+  const { code, signal, stdout, stderr } = await runTsxChild(
+    join(__dirname, '../support/secret-leak-child.ts'),
+    [mode],
     {
       env: {
         ...process.env,
@@ -62,22 +54,9 @@ async function runChild(mode: 'registries' | 'targets', env: NodeJS.ProcessEnv):
         LEAK_ETCD_PASSWORD: PASSWORD,
         LEAK_ETCD_ENDPOINT: etcd.endpoint,
       },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      killAfterMs: 45_000,
     },
   );
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (chunk: Buffer) => {
-    stdout += chunk.toString();
-  });
-  child.stderr!.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  const killTimer = setTimeout(() => child.kill('SIGKILL'), 45_000);
-  const [code, signal] = await new Promise<[number | null, string | null]>((resolve) =>
-    child.once('exit', (c, s) => resolve([c, s])),
-  );
-  clearTimeout(killTimer);
   const steps = new Map(
     [...stdout.matchAll(/^STEP ([\w-]+): (.*)$/gm)].map((m) => [m[1]!, m[2]!] as [string, string]),
   );

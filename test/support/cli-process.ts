@@ -43,6 +43,7 @@ export function runCli(
         ms: performance.now() - started,
       });
     });
+    // The child may exit before reading everything (bad key); that is not a test failure.
     child.stdin.on('error', () => {});
     child.stdin.end(input);
   });

@@ -46,6 +46,9 @@ export type ConsulDoubleFault =
   | { kind: 'immediate' }
   | { kind: 'slow'; delayMs: number };
 
+/** Any registry fault a test can put the double through: a reply fault, refused connections, the index reset to 1. */
+export type ConsulRegistryFault = ConsulDoubleFault | 'refused' | 'index-backwards';
+
 export type CheckStatus = 'passing' | 'warning' | 'critical';
 
 interface DoubleCheck {
@@ -108,6 +111,32 @@ const MAX_WAIT_MS = 10 * 60_000;
 const DEFAULT_WAIT_MS = 5 * 60_000;
 type Reply = { status: number; body: string; index?: number; headers?: Record<string, string> };
 
+/** A service's own fields, as both the agent and the health endpoint show them. */
+function serviceFields(s: DoubleService) {
+  return {
+    ID: s.ID,
+    Service: s.Service,
+    Tags: s.Tags,
+    Address: s.Address,
+    Port: s.Port,
+    Meta: s.Meta,
+    Weights: s.Weights,
+  };
+}
+
+/** A check's own fields, as both the agent and the health endpoint show them. */
+function checkFields(c: DoubleCheck) {
+  return {
+    CheckID: c.CheckID,
+    Name: c.Name,
+    Status: c.Status,
+    Output: c.Output,
+    ServiceID: c.ServiceID,
+    ServiceName: c.ServiceName,
+    Type: c.Type,
+  };
+}
+
 /** The Consul double. Create with {@link ConsulDouble.start}; always `await stop()`. */
 export class ConsulDouble extends EventEmitter {
   private server: http.Server;
@@ -163,6 +192,19 @@ export class ConsulDouble extends EventEmitter {
   /** Injects a fault into health queries (`null` clears it). Requests already hanging stay hung. */
   setFault(fault: ConsulDoubleFault | null): void {
     this.fault = fault;
+  }
+
+  /** Starts `fault`: a reply fault, the listener closed ('refused'), or every index reset to 1. */
+  async startFault(fault: ConsulRegistryFault): Promise<void> {
+    if (fault === 'refused') await this.closeListener();
+    else if (fault === 'index-backwards') this.resetIndex(1);
+    else this.setFault(fault);
+  }
+
+  /** Ends what {@link startFault} started (a reset index stays reset, as a rebuilt cluster's would). */
+  async endFault(fault: ConsulRegistryFault): Promise<void> {
+    if (fault === 'refused') await this.reopenListener();
+    else this.setFault(null);
   }
 
   /** Requests received for a route, e.g. `GET /v1/health/service/:name`. */
@@ -532,13 +574,7 @@ export class ConsulDouble extends EventEmitter {
         Meta: {},
       },
       Service: {
-        ID: s.ID,
-        Service: s.Service,
-        Tags: s.Tags,
-        Address: s.Address,
-        Port: s.Port,
-        Meta: s.Meta,
-        Weights: s.Weights,
+        ...serviceFields(s),
         TaggedAddresses: {},
         EnableTagOverride: false,
         CreateIndex: s.CreateIndex,
@@ -546,19 +582,7 @@ export class ConsulDouble extends EventEmitter {
       },
       Checks: [
         serfHealth,
-        ...s.checkIds.map((id) => {
-          const c = this.checks.get(id)!;
-          return {
-            Node: s.Node.Node,
-            CheckID: c.CheckID,
-            Name: c.Name,
-            Status: c.Status,
-            Output: c.Output,
-            ServiceID: c.ServiceID,
-            ServiceName: c.ServiceName,
-            Type: c.Type,
-          };
-        }),
+        ...s.checkIds.map((id) => ({ Node: s.Node.Node, ...checkFields(this.checks.get(id)!) })),
       ],
     };
   }
@@ -728,15 +752,7 @@ export class ConsulDouble extends EventEmitter {
     if (rights.serviceRead) {
       for (const s of this.services.values()) {
         if (s.Node.Node !== this.node.Node || s.Datacenter !== this.datacenter) continue;
-        out[s.ID] = {
-          ID: s.ID,
-          Service: s.Service,
-          Tags: s.Tags,
-          Address: s.Address,
-          Port: s.Port,
-          Meta: s.Meta,
-          Weights: s.Weights,
-        };
+        out[s.ID] = serviceFields(s);
       }
     }
     return this.json(200, out);
@@ -748,15 +764,7 @@ export class ConsulDouble extends EventEmitter {
     const out: Record<string, unknown> = {};
     if (rights.serviceRead) {
       for (const c of this.checks.values()) {
-        out[c.CheckID] = {
-          CheckID: c.CheckID,
-          Name: c.Name,
-          Status: c.Status,
-          Output: c.Output,
-          ServiceID: c.ServiceID,
-          ServiceName: c.ServiceName,
-          Type: c.Type,
-        };
+        out[c.CheckID] = checkFields(c);
       }
     }
     return this.json(200, out);

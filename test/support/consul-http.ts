@@ -1,4 +1,5 @@
 /** Small direct Consul HTTP calls for test assertions (never used by the code under test). */
+import { waitFor } from './hello-servers';
 
 /** `GET /v1/health/service/<name>[?passing]`: the instance IDs and their addresses. */
 export async function healthInstances(
@@ -35,4 +36,24 @@ export async function deregisterInstance(
     method: 'PUT',
     headers: token ? { 'X-Consul-Token': token } : {},
   });
+}
+
+/**
+ * Polls the health endpoint every 50 ms until `service` has `count` instances (passing ones only
+ * when `passing`); rejects naming `what` after `timeoutMs`.
+ */
+export function waitForInstanceCount(
+  address: string,
+  service: string,
+  count: number,
+  what: string,
+  timeoutMs: number,
+  passing = true,
+): Promise<void> {
+  return waitFor(
+    async () => (await healthInstances(address, service, passing)).length === count,
+    what,
+    timeoutMs,
+    50,
+  );
 }

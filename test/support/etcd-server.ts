@@ -321,7 +321,28 @@ export class EtcdAdmin {
     return response.kvs[0]?.value.toString();
   }
 
+  /** The id of the lease `key` is bound to (`'0'` for none), or undefined when the key is absent. */
+  async leaseOf(key: string): Promise<string | undefined> {
+    const response = (await this.call('KV', 'Range', { key: Buffer.from(key) })) as {
+      kvs: { lease: string }[];
+    };
+    return response.kvs[0]?.lease;
+  }
+
   close(): void {
     this.channel.close();
+  }
+}
+
+/** Turns authentication on in etcd, with a `root` user (role `root`) whose password is `password`. */
+export async function enableRootAuth(endpoint: string, password: string): Promise<void> {
+  const admin = new EtcdAdmin(endpoint);
+  try {
+    await admin.call('Auth', 'RoleAdd', { name: 'root' });
+    await admin.call('Auth', 'UserAdd', { name: 'root', password });
+    await admin.call('Auth', 'UserGrantRole', { user: 'root', role: 'root' });
+    await admin.call('Auth', 'AuthEnable', {});
+  } finally {
+    admin.close();
   }
 }

@@ -77,3 +77,48 @@ export async function waitFor(
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
+
+/** Calls running in the background until stopped; see {@link startBackgroundCalls}. */
+export interface BackgroundCalls {
+  /** `<code>: <details>` of every failed call so far. */
+  readonly failures: string[];
+  /** How many calls have completed so far. */
+  readonly calls: number;
+  /** Stops issuing calls and waits for the one in flight. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Calls `Say` one after another, cycling through `keys` in `header`, until `stop()` or `maxCalls`
+ * calls (so a forgotten stop cannot run forever); each call has a `deadlineMs` deadline.
+ */
+export function startBackgroundCalls(
+  client: HelloClient,
+  header: string,
+  keys: readonly string[],
+  maxCalls: number,
+  deadlineMs = 5000,
+): BackgroundCalls {
+  let stopped = false;
+  let calls = 0;
+  const failures: string[] = [];
+  const done = (async () => {
+    while (!stopped && calls < maxCalls) {
+      const r = await sayWithKey(client, header, keys[calls % keys.length], {
+        deadline: Date.now() + deadlineMs,
+      });
+      calls++;
+      if (r.error) failures.push(`${r.error.code}: ${r.error.details}`);
+    }
+  })();
+  return {
+    failures,
+    get calls() {
+      return calls;
+    },
+    async stop() {
+      stopped = true;
+      await done;
+    },
+  };
+}
