@@ -1,6 +1,6 @@
 import type * as grpc from '@grpc/grpc-js';
 import { boundedLoadFactorError } from '../rings/bounded-load';
-import { checkAlgorithm, resolveRingOptions } from '../rings/ring-options';
+import { checkAlgorithm, RING_ALGORITHMS, resolveRingOptions } from '../rings/ring-options';
 import type { RingAlgorithm, RingOptions } from '../rings/types';
 import { logError } from '../trace';
 
@@ -51,7 +51,6 @@ export interface ConsistentHashJsonConfig {
   [unknownField: string]: unknown;
 }
 
-const ALGORITHMS: readonly RingAlgorithm[] = ['ketama', 'ring_hash', 'maglev'];
 // gRPC header names: lowercase letters, digits, '_', '-', '.'.
 const HEADER_NAME = /^[0-9a-z_.-]+$/;
 
@@ -101,7 +100,8 @@ function readEnum<T extends string>(
   return value as T;
 }
 
-function readPositiveInteger(
+/** Reads an optional positive integer field (a number, or a string of digits as proto3 JSON allows). */
+export function readPositiveInteger(
   json: Record<string, unknown>,
   policy: string,
   field: string,
@@ -166,7 +166,8 @@ export function validateRingOptions(policy: string, algorithm: RingAlgorithm, op
   }
 }
 
-function requireObject(policy: string, json: unknown): Record<string, unknown> {
+/** The config object; absent (`undefined` or `null`) means `{}`. */
+export function requireObject(policy: string, json: unknown): Record<string, unknown> {
   if (json === undefined || json === null) return {};
   if (typeof json !== 'object' || Array.isArray(json)) {
     throw new ConsistentHashConfigError(`${policy}: the config must be a JSON object, got ${show(json)}`);
@@ -182,7 +183,7 @@ function requireObject(policy: string, json: unknown): Record<string, unknown> {
 export function parseConsistentHashSettings(raw: unknown): ConsistentHashSettings {
   const policy = CONSISTENT_HASH_TYPE_NAME;
   const json = requireObject(policy, raw);
-  const algorithm = readEnum(json, policy, 'algorithm', ALGORITHMS, 'ketama');
+  const algorithm = readEnum(json, policy, 'algorithm', RING_ALGORITHMS, 'ketama');
   const ringOptions: { -readonly [K in keyof RingOptions]: RingOptions[K] } = {};
   for (const field of ['vnodes', 'minRingSize', 'maxRingSize', 'tableSize'] as const) {
     const value = readPositiveInteger(json, policy, field);

@@ -58,6 +58,7 @@ export class KeyPositionCache {
     return position ?? KEY_MISSED;
   }
 
+  /** Caches the position of a key that `get` reported as {@link KEY_MISSED} (while keys miss, only some are admitted). */
   set(key: string, position: number): void {
     if (key.length > this.maxKeyLength || this.capacity === 0) return;
     // While sampling, lookups are already one in 16: admit each sampled miss, so hot keys return fast.
@@ -92,6 +93,7 @@ export class KeyPositionCache {
     return this.sampleEvery === 1 ? 1 : 1 + ((x >>> 0) % (2 * SAMPLE_EVERY - 1));
   }
 
+  /** Keys cached now. */
   get size(): number {
     return this.positions.size;
   }

@@ -8,7 +8,7 @@ import { CONSISTENT_HASH_TYPE_NAME, type ConsistentHashSettings, HashPolicyConfi
 import { KeyPositionCache } from './key-position-cache';
 import { ConsistentHashPicker, type PickerHost, type RingChild, unavailablePicker } from './picker';
 import { RING_HASH_EXPERIMENTAL_TYPE_NAME } from './ring-hash-experimental-config';
-import { endpointHashKey, endpointWeight, MAX_ENDPOINT_WEIGHT } from './ring-members';
+import { ringEndpoints } from './ring-members';
 
 type Endpoint = grpc.experimental.Endpoint;
 type ChannelControlHelper = grpc.experimental.ChannelControlHelper;
@@ -44,6 +44,13 @@ class ChildEntry implements RingChild, LoadGateMember {
 
   getPicker(): grpc.experimental.Picker {
     return this.leaf.getPicker();
+  }
+
+  /** The endpoint left: its connection closes, its load leaves the total, late state updates are ignored. */
+  shutdown(): void {
+    this.removed = true;
+    this.load.detach();
+    this.leaf.destroy();
   }
 }
 
@@ -101,29 +108,8 @@ export class ConsistentHashLoadBalancer implements grpc.experimental.LoadBalance
     const note = resolutionNote ? ` (${resolutionNote})` : '';
     this.updatesPaused = true;
     const next: ChildEntry[] = [];
-    const byHashKey = new Map<string, ChildEntry>();
-    const used = new Set<ChildEntry>();
-    for (const endpoint of endpoints) {
-      const hashKey = endpointHashKey(endpoint);
-      if (hashKey === '') {
-        trace('lb', 'skipping an endpoint without addresses');
-        continue;
-      }
-      const weight = endpointWeight(endpoint, hashKey);
-      const duplicate = byHashKey.get(hashKey);
-      if (duplicate) {
-        // Same ring identity twice: one member, weights added (as grpc-js-xds's ring_hash does).
-        // Capped like one endpoint's weight: many copies must not build a ring of millions of points.
-        duplicate.weight = Math.min(duplicate.weight + weight, MAX_ENDPOINT_WEIGHT);
-        trace('lb', `endpoint ${hashKey} listed twice; weights added`);
-        continue;
-      }
+    for (const { endpoint, hashKey, weight } of ringEndpoints(endpoints)) {
       let entry = this.children.get(endpoint);
-      if (entry && used.has(entry)) {
-        // Same addresses under another hash key: one child cannot serve two ring members.
-        trace('lb', `endpoint ${hashKey} has the same addresses as ${entry.hashKey}; skipped`);
-        continue;
-      }
       if (entry) {
         if (
           grpc.experimental.endpointToString(entry.endpoint) !== grpc.experimental.endpointToString(endpoint)
@@ -136,20 +122,12 @@ export class ConsistentHashLoadBalancer implements grpc.experimental.LoadBalance
       } else {
         entry = this.createChild(endpoint, hashKey, weight, channelOptions, resolutionNote);
       }
-      byHashKey.set(hashKey, entry);
-      used.add(entry);
       next.push(entry);
     }
-    for (const removed of this.children.deleteMissing(next.map((e) => e.endpoint))) {
-      removed.removed = true;
-      removed.load.detach();
-      removed.leaf.destroy();
-    }
+    for (const removed of this.children.deleteMissing(next.map((e) => e.endpoint))) removed.shutdown();
     if (next.length === 0) {
       this.updatesPaused = false;
-      this.ring = null;
-      this.ringChildren = [];
-      this.ringFingerprint = '';
+      this.clearRing();
       this.reportUnavailable(`consistent_hash: the resolver returned no endpoints${note}`);
       return false;
     }
@@ -179,15 +157,9 @@ export class ConsistentHashLoadBalancer implements grpc.experimental.LoadBalance
 
   destroy(): void {
     this.destroyed = true;
-    for (const child of this.children.values()) {
-      child.removed = true;
-      child.load.detach();
-      child.leaf.destroy();
-    }
+    for (const child of this.children.values()) child.shutdown();
     this.children.clear();
-    this.ringChildren = [];
-    this.ring = null;
-    this.ringFingerprint = '';
+    this.clearRing();
     this.currentState = IDLE;
   }
 
@@ -278,9 +250,7 @@ export class ConsistentHashLoadBalancer implements grpc.experimental.LoadBalance
       try {
         this.ring = this.builder!.build(next.map((c) => ({ id: c.hashKey, weight: c.weight })));
       } catch (e) {
-        this.ring = null;
-        this.ringChildren = [];
-        this.ringFingerprint = '';
+        this.clearRing();
         this.reportUnavailable(`consistent_hash: cannot build the ring: ${(e as Error).message}`);
         return false;
       }
@@ -294,6 +264,13 @@ export class ConsistentHashLoadBalancer implements grpc.experimental.LoadBalance
     const byId = new Map(next.map((c) => [c.hashKey, c]));
     this.ringChildren = this.ring.members.map((m) => byId.get(m.id)!);
     return true;
+  }
+
+  /** Forgets the ring, so that the next update builds one whatever its endpoints. */
+  private clearRing(): void {
+    this.ring = null;
+    this.ringChildren = [];
+    this.ringFingerprint = '';
   }
 
   private reportUnavailable(details: string): void {

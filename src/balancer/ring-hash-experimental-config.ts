@@ -1,11 +1,11 @@
 import type { RingOptions } from '../rings/types';
 import {
-  ConsistentHashConfigError,
   type ConsistentHashSettings,
   HashPolicyConfig,
   parseLogged,
   readField,
-  show,
+  readPositiveInteger,
+  requireObject,
   validateHeaderName,
   validateRingOptions,
 } from './config';
@@ -16,18 +16,6 @@ import {
  */
 export const RING_HASH_EXPERIMENTAL_TYPE_NAME = 'ring_hash_experimental';
 
-function readRingSize(json: Record<string, unknown>, field: string): number | undefined {
-  const value = readField(json, RING_HASH_EXPERIMENTAL_TYPE_NAME, field);
-  if (value === undefined) return undefined;
-  const n = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
-  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 1) {
-    throw new ConsistentHashConfigError(
-      `${RING_HASH_EXPERIMENTAL_TYPE_NAME}: field "${field}" must be a positive integer, got ${show(value)}`,
-    );
-  }
-  return n;
-}
-
 /**
  * Parses A76's `ring_hash_experimental` config: `minRingSize`, `maxRingSize`, `requestHashHeader`.
  * The policy is ring_hash with failover and a random hash for calls without the header; with no
@@ -35,15 +23,12 @@ function readRingSize(json: Record<string, unknown>, field: string): number | un
  */
 export function parseRingHashExperimentalSettings(raw: unknown): ConsistentHashSettings {
   const policy = RING_HASH_EXPERIMENTAL_TYPE_NAME;
-  if (raw !== undefined && raw !== null && (typeof raw !== 'object' || Array.isArray(raw))) {
-    throw new ConsistentHashConfigError(`${policy}: the config must be a JSON object, got ${show(raw)}`);
-  }
-  const json = (raw ?? {}) as Record<string, unknown>;
+  const json = requireObject(policy, raw);
   const ringOptions: { -readonly [K in keyof RingOptions]: RingOptions[K] } = {};
-  const min = readRingSize(json, 'minRingSize');
-  const max = readRingSize(json, 'maxRingSize');
-  if (min !== undefined) ringOptions.minRingSize = min;
-  if (max !== undefined) ringOptions.maxRingSize = max;
+  for (const field of ['minRingSize', 'maxRingSize'] as const) {
+    const value = readPositiveInteger(json, policy, field);
+    if (value !== undefined) ringOptions[field] = value;
+  }
   validateRingOptions(policy, 'ring_hash', ringOptions);
   const header = readField(json, policy, 'requestHashHeader');
   return {

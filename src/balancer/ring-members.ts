@@ -35,3 +35,51 @@ export function endpointWeight(endpoint: grpc.experimental.Endpoint, hashKey: st
   }
   return weight;
 }
+
+/** One ring member as the policy derives it from the resolver's endpoints. */
+export interface RingEndpoint {
+  /** The endpoint that serves the member: the first one listed under its identity. */
+  readonly endpoint: grpc.experimental.Endpoint;
+  /** Its ring identity ({@link endpointHashKey}). */
+  readonly hashKey: string;
+  /** Its ring weight ({@link endpointWeight}), summed over the endpoints that share its identity. */
+  readonly weight: number;
+}
+
+/**
+ * The ring members the policy builds from a resolver's endpoint list, in list order. An endpoint
+ * without addresses is skipped. Endpoints with the same identity become one member whose weights
+ * add up (as grpc-js-xds's ring_hash does), capped like one endpoint's weight, so that many copies
+ * cannot build a ring of millions of points. An endpoint with the same addresses as an earlier
+ * member under another identity is skipped: one connection cannot serve two ring members.
+ */
+export function ringEndpoints(endpoints: readonly grpc.experimental.Endpoint[]): RingEndpoint[] {
+  const members: { -readonly [K in keyof RingEndpoint]: RingEndpoint[K] }[] = [];
+  const byHashKey = new Map<string, (typeof members)[number]>();
+  const byAddresses = new grpc.experimental.EndpointMap<(typeof members)[number]>();
+  for (const endpoint of endpoints) {
+    // Even with an explicit hashKey: a member that no connection can serve would only fail its keys.
+    if (endpoint.addresses.length === 0) {
+      trace('endpoints', 'skipping an endpoint without addresses');
+      continue;
+    }
+    const hashKey = endpointHashKey(endpoint);
+    const weight = endpointWeight(endpoint, hashKey);
+    const sameKey = byHashKey.get(hashKey);
+    if (sameKey) {
+      sameKey.weight = Math.min(sameKey.weight + weight, MAX_ENDPOINT_WEIGHT);
+      trace('endpoints', `endpoint ${hashKey} listed twice; weights added`);
+      continue;
+    }
+    const sameAddresses = byAddresses.get(endpoint);
+    if (sameAddresses) {
+      trace('endpoints', `endpoint ${hashKey} has the same addresses as ${sameAddresses.hashKey}; skipped`);
+      continue;
+    }
+    const member = { endpoint, hashKey, weight };
+    byHashKey.set(hashKey, member);
+    byAddresses.set(endpoint, member);
+    members.push(member);
+  }
+  return members;
+}

@@ -1,15 +1,15 @@
 import * as grpc from '@grpc/grpc-js';
 import { ConsistentHashConfigError, type ConsistentHashSettings, validateConfig } from '../balancer';
-import { endpointHashKey, endpointWeight } from '../balancer/ring-members';
+import { ringEndpoints } from '../balancer/ring-members';
 import type { DiscoveredEndpoint } from '../endpoint';
 import { register } from '../register';
 import { parseGoDuration } from '../resolvers/shared/go-duration';
 import { createRingBuilder } from '../rings';
-import { crc32String } from '../rings/crc32';
+import { hashKeys } from '../rings/distribution';
 import { ringOwnership } from '../rings/ownership';
 import type { HashRing, RingMember } from '../rings/types';
 import { formatUint64Decimal } from '../rings/uint64';
-import { xxh64String } from '../rings/xxhash64';
+import { alignedTable, positionUnit } from './format';
 import type { Subcommand } from './main';
 import { parseCommandArgs } from './ring-flags';
 import { UsageError } from './usage-error';
@@ -201,48 +201,23 @@ export interface InspectedMember {
   readonly tags: readonly string[];
 }
 
-/**
- * The ring members the balancer would build from these endpoints: identity from
- * `endpointHashKey`, weight from `endpointWeight`, duplicates merged with their weights added.
- */
+/** The ring members the balancer builds from these endpoints ({@link ringEndpoints}), with what is printed of each. */
 export function membersOf(endpoints: readonly grpc.experimental.Endpoint[]): InspectedMember[] {
-  const byId = new Map<string, { id: string; addresses: string[]; weight: number; tags: string[] }>();
-  for (const endpoint of endpoints) {
-    const id = endpointHashKey(endpoint);
-    if (id === '') continue;
-    const weight = endpointWeight(endpoint, id);
-    const existing = byId.get(id);
-    if (existing) {
-      existing.weight += weight;
-      continue;
-    }
+  return ringEndpoints(endpoints).map(({ endpoint, hashKey, weight }) => {
     const tags = (endpoint as DiscoveredEndpoint).tags;
-    byId.set(id, {
-      id,
+    return {
+      id: hashKey,
       addresses: endpoint.addresses.map((a) => grpc.experimental.subchannelAddressToString(a)),
       weight,
       tags: Array.isArray(tags) ? tags.map(String) : [],
-    });
-  }
-  return [...byId.values()];
+    };
+  });
 }
 
-/** The hash of a key as the balancer computes it, in decimal: CRC-32 for ketama, XXH64 otherwise. */
+/** The hash of a key as the balancer computes it ({@link hashKeys}), in decimal: 32 bits for ketama, 64 otherwise. */
 export function keyHash(ring: HashRing, key: string): string {
-  if (ring.algorithm === 'ketama') return String(crc32String(key));
-  const out = new Uint32Array(2);
-  xxh64String(key, 0, out);
-  return formatUint64Decimal(out[0]!, out[1]!);
-}
-
-function alignedTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
-  const line = (cells: readonly string[]) =>
-    cells
-      .map((cell, c) => (c === header.length - 1 ? cell : cell.padEnd(widths[c]!)))
-      .join('  ')
-      .trimEnd();
-  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+  const { hi, lo } = hashKeys(ring.algorithm, [key]);
+  return ring.algorithm === 'ketama' ? String(lo[0]) : formatUint64Decimal(hi[0]!, lo[0]!);
 }
 
 /** The printed report for a resolution. */
@@ -253,11 +228,10 @@ export function formatInspection(settings: InspectSettings, resolution: Resoluti
   const ringMembers: RingMember[] = members.map((m) => ({ id: m.id, weight: m.weight }));
   const ring = createRingBuilder(settings.config.algorithm, settings.config.ringOptions).build(ringMembers);
   const shares = ringOwnership(ring);
-  const unit = ring.algorithm === 'ketama' ? 'points' : ring.algorithm === 'ring_hash' ? 'entries' : 'slots';
   const lines = [
     `target: ${settings.target}`,
     ...(resolution.note ? [`resolver: ${resolution.note}`] : []),
-    `ring: ${ring.algorithm}, ${members.length} endpoint${members.length === 1 ? '' : 's'}, ${ring.size} ${unit}`,
+    `ring: ${ring.algorithm}, ${members.length} endpoint${members.length === 1 ? '' : 's'}, ${ring.size} ${positionUnit(ring.algorithm)}`,
     '',
     alignedTable(
       ['endpoint', 'addresses', 'weight', 'tags', 'ring share'],
@@ -268,6 +242,7 @@ export function formatInspection(settings: InspectSettings, resolution: Resoluti
         m.tags.length > 0 ? m.tags.join(',') : '-',
         `${(shares[i]! * 100).toFixed(2)}%`,
       ]),
+      'text',
     ),
   ];
   if (settings.keys.length > 0) {
@@ -279,6 +254,7 @@ export function formatInspection(settings: InspectSettings, resolution: Resoluti
           const position = ring.locateKey(key);
           return [key, keyHash(ring, key), String(position), members[ring.memberAt(position)]!.id];
         }),
+        'text',
       ),
     );
   }

@@ -84,10 +84,14 @@ export function keyRouter(
 
 const FLUSH_AT = 64 * 1024;
 
-/** Streams `input` line by line to `output` as "<key>\t<backend>" lines. */
+/**
+ * Streams `input` line by line to `output` as "<key>\t<backend>" lines. `input` yields text: a
+ * stream decoded with `setEncoding('utf8')` never splits a character between chunks, as decoding
+ * each Buffer chunk on its own would.
+ */
 export async function routeStream(
   settings: RouteSettings,
-  input: AsyncIterable<string | Buffer>,
+  input: AsyncIterable<string>,
   output: NodeJS.WritableStream,
 ): Promise<void> {
   const ring = createRingBuilder(settings.algorithm, settings.options).build(settings.members);
@@ -108,7 +112,7 @@ export async function routeStream(
   };
   try {
     for await (const chunk of input) {
-      const text = pending + (typeof chunk === 'string' ? chunk : chunk.toString('utf8'));
+      const text = pending + chunk;
       let start = 0;
       let nl = text.indexOf('\n', start);
       while (nl >= 0) {

@@ -8,6 +8,7 @@ import {
   syntheticMembers,
 } from '../rings/distribution';
 import type { RingAlgorithm, RingMember, RingOptions } from '../rings/types';
+import { alignedTable, positionUnit } from './format';
 import type { Subcommand } from './main';
 import {
   applyWeightsFlag,
@@ -160,28 +161,15 @@ export function runSimulation(
 
 const percent = (x: number, digits = 2) => `${(x * 100).toFixed(digits)}%`;
 
-/** Formats rows as an aligned text table: first column left-aligned, the rest right-aligned. */
-function alignedTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
-  const line = (cells: readonly string[]) =>
-    cells
-      .map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!)))
-      .join('  ')
-      .trimEnd();
-  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
-}
-
 /** Describes the setup in one line. */
 export function describeSetup(report: DistributionReport, seed: string): string {
-  const unit =
-    report.algorithm === 'ketama' ? 'points' : report.algorithm === 'ring_hash' ? 'entries' : 'slots';
   const keys =
     report.zipf === null
       ? `${report.requests} requests, each a distinct uniform key`
       : `${report.requests} requests over ${report.distinctKeys} keys with Zipf(${report.zipf}) popularity`;
   const bounded = report.boundedLoad === null ? 'no bounded load' : `bounded load c = ${report.boundedLoad}`;
   const n = report.members.length;
-  return `${report.algorithm}, ${n} backend${n === 1 ? '' : 's'}, ring of ${report.ringSize} ${unit}; ${keys}; ${bounded}; seed ${seed}`;
+  return `${report.algorithm}, ${n} backend${n === 1 ? '' : 's'}, ring of ${report.ringSize} ${positionUnit(report.algorithm)}; ${keys}; ${bounded}; seed ${seed}`;
 }
 
 /** The printed report: the per-backend table and the summary. */
@@ -210,6 +198,7 @@ export function formatReport(report: DistributionReport, seed: string): string {
       'moved/ideal',
     ],
     rows,
+    'figures',
   );
   const { leave, join } = report;
   const summary = [

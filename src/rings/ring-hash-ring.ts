@@ -28,7 +28,9 @@ export function ringHashEntryCounts(
   // Weights near the float64 limit overflow the sum: normalise relative to the largest instead.
   let divisor = 1;
   if (!Number.isFinite(sum)) {
-    divisor = Math.max(...weights);
+    // A loop, not Math.max(...weights): spreading a long list overflows the call stack.
+    divisor = 0;
+    for (const w of weights) if (w > divisor) divisor = w;
     sum = 0;
     for (const w of weights) sum += w / divisor;
   }

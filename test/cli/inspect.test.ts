@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import * as net from 'node:net';
 import { describe, it } from 'node:test';
+import { membersOf } from '../../src/cli/inspect';
 import { type CliResult, runCli } from '../support/cli-process';
 import { ConsulDouble } from '../support/consul-double';
 
@@ -48,6 +49,23 @@ const TARGET = 'static:///127.0.0.1:1,127.0.0.1:2';
 const KEYS = ['alice', 'bob', 'carol', 'dave', 'user-42', 'x'];
 
 describe('inspect command', () => {
+  it('shows the members the balancer builds: summed weights capped, reused addresses left out', () => {
+    const at = (port: number, extra: object) => ({ addresses: [{ host: '10.0.0.1', port }], ...extra });
+    const members = membersOf([
+      at(1, { weight: 900, tags: ['a'] }),
+      at(1, { weight: 900 }),
+      at(2, { hashKey: 'db-1' }),
+      at(2, { hashKey: 'db-2' }),
+    ]);
+    assert.deepEqual(
+      members.map((m) => [m.id, m.weight, m.addresses.join(','), m.tags.join(',')]),
+      [
+        ['10.0.0.1:1', 1000, '10.0.0.1:1', 'a'],
+        ['db-1', 1, '10.0.0.1:2', ''],
+      ],
+    );
+  });
+
   for (const algorithm of ['ketama', 'ring_hash', 'maglev'] as const) {
     it(`resolves a static target; ${algorithm} shares sum to 1 and key owners match route`, async () => {
       const keyArgs = KEYS.flatMap((k) => ['--key', k]);

@@ -96,4 +96,9 @@ describe('weight rules', () => {
     assert.equal(capped[0]! + capped[1]!, 4096);
     assert.equal(capped[0], 1);
   });
+
+  it('ring_hash: weights whose sum overflows count as their ratios, however many members', () => {
+    const huge = ringHashEntryCounts(new Float64Array(200_000).fill(1e304), 1024, 4096);
+    assert.deepEqual(huge, ringHashEntryCounts(new Float64Array(200_000).fill(1), 1024, 4096));
+  });
 });
