@@ -305,7 +305,7 @@ export class ConsistentHashLoadBalancer implements grpc.experimental.LoadBalance
     );
     const error =
       state === TRANSIENT_FAILURE
-        ? `consistent_hash: no connection established; last error: ${this.latestError}`
+        ? `consistent_hash: no connection established${this.latestError ? `; last error: ${this.latestError}` : ''}`
         : null;
     this.updateState(state, picker, error);
     if ((state === TRANSIENT_FAILURE || state === CONNECTING) && counts.connecting === 0) {
