@@ -74,10 +74,14 @@ export class EtcdError extends Error {
   }
 }
 
-function isAuthTokenError(error: grpc.ServiceError): boolean {
+/**
+ * Whether etcd refused our auth token (it expired, or etcd lost it in a restart), so that
+ * authenticating again may help. `text` is the error's details or message.
+ */
+function isAuthTokenRejection(code: grpc.status | undefined, text: string): boolean {
   return (
-    error.code === grpc.status.UNAUTHENTICATED ||
-    /invalid auth token|auth store is old|user name is empty/.test(error.details ?? '')
+    code === grpc.status.UNAUTHENTICATED ||
+    /invalid auth token|auth store is old|user name is empty/.test(text)
   );
 }
 
@@ -99,10 +103,6 @@ export class EtcdClient {
     this.clients = connection.endpoints.map(() => undefined);
   }
 
-  get endpoints(): readonly string[] {
-    return this.connection.endpoints;
-  }
-
   /** All keys under `prefix` (one Range), with the store revision it was read at. */
   range(prefix: Buffer): Promise<RangeResponse> {
     return this.unary('kv', 'Range', {
@@ -113,10 +113,6 @@ export class EtcdClient {
 
   async put(key: string, value: string, lease = '0'): Promise<void> {
     await this.unary('kv', 'Put', { key: Buffer.from(key), value: Buffer.from(value), lease });
-  }
-
-  async deleteKey(key: string): Promise<void> {
-    await this.unary('kv', 'DeleteRange', { key: Buffer.from(key) });
   }
 
   /** Grants a lease; returns its id (decimal string) and granted TTL in seconds. */
@@ -195,7 +191,7 @@ export class EtcdClient {
       if (!done) handlers.onResponse(response);
     });
     call.on('error', (error: grpc.ServiceError) => {
-      if (isAuthTokenError(error)) this.token = undefined;
+      if (isAuthTokenRejection(error.code, error.details ?? '')) this.token = undefined;
       finish(this.wrapError(index, 'Watch', error));
     });
     call.on('end', () =>
@@ -329,11 +325,9 @@ export class EtcdClient {
     try {
       return await operation();
     } catch (error) {
-      const code = (error as EtcdError).code;
       const authProblem =
         this.connection.username !== undefined &&
-        (code === grpc.status.UNAUTHENTICATED ||
-          /invalid auth token|auth store is old/.test((error as Error).message));
+        isAuthTokenRejection((error as EtcdError).code, (error as Error).message);
       if (!authProblem) throw error;
       this.token = undefined;
       return operation();

@@ -1,10 +1,9 @@
-import { readFileSync } from 'node:fs';
 import { ConsulHttpClient, ConsulHttpError, describeConsulError } from '../resolvers/consul/http-client';
 import {
   agentToString,
   type ConsulTargetError,
-  parseAgentAddress,
-  parseGoBool,
+  readConsulCaFile,
+  resolveConsulAgent,
 } from '../resolvers/consul/target';
 import { parseGoDuration } from '../resolvers/shared/go-duration';
 import { logError, trace } from '../trace';
@@ -159,35 +158,14 @@ export function consulRegistrationBody(options: ConsulRegistrationOptions): Reco
   return body;
 }
 
+/** The agent's client: the same agent, scheme and CA choice as the `consul:` resolver makes. */
 function resolveAgent(options: ConsulRegistrationOptions): ConsulHttpClient {
-  const env = process.env;
-  const text = options.agent ?? env['CONSUL_HTTP_ADDR'] ?? '127.0.0.1:8500';
-  let parsed: ReturnType<typeof parseAgentAddress>;
   try {
-    parsed = parseAgentAddress(text, options.agent !== undefined ? 'agent' : 'CONSUL_HTTP_ADDR');
+    const address = resolveConsulAgent(options.agent, { what: 'agent', schemeAllowed: true });
+    return new ConsulHttpClient(address, options.ca ?? readConsulCaFile());
   } catch (error) {
     throw new ConsulRegistrationError(`registerWithConsul: ${(error as ConsulTargetError).message}`);
   }
-  let scheme = parsed.scheme;
-  if (scheme === undefined && env['CONSUL_HTTP_SSL']) {
-    const ssl = parseGoBool(env['CONSUL_HTTP_SSL']);
-    if (ssl === null)
-      throw new ConsulRegistrationError(
-        `CONSUL_HTTP_SSL must be true or false, got "${env['CONSUL_HTTP_SSL']}"`,
-      );
-    scheme = ssl ? 'https' : 'http';
-  }
-  let ca = options.ca;
-  if (ca === undefined && env['CONSUL_CACERT']) {
-    try {
-      ca = readFileSync(env['CONSUL_CACERT']);
-    } catch (error) {
-      throw new ConsulRegistrationError(
-        `CONSUL_CACERT "${env['CONSUL_CACERT']}": cannot read: ${(error as Error).message}`,
-      );
-    }
-  }
-  return new ConsulHttpClient({ scheme: scheme ?? 'http', host: parsed.host, port: parsed.port }, ca);
 }
 
 /**

@@ -195,6 +195,31 @@ describe('registerWithConsul', () => {
     }
   });
 
+  it('takes an empty CONSUL_HTTP_ADDR as unset, as the resolver and Consul tools do', async () => {
+    const saved = { addr: process.env['CONSUL_HTTP_ADDR'], ca: process.env['CONSUL_CACERT'] };
+    process.env['CONSUL_HTTP_ADDR'] = '';
+    // A missing CA file stops registration before any request: reaching that check shows the
+    // agent was chosen (the default one) instead of refusing "" as an address.
+    process.env['CONSUL_CACERT'] = join(__dirname, 'no-such-ca.pem');
+    try {
+      await assert.rejects(
+        registerWithConsul({ service: 'web', address: '127.0.0.1', port: 1 }),
+        (e: unknown) =>
+          e instanceof ConsulRegistrationError &&
+          /CONSUL_CACERT ".*no-such-ca\.pem": cannot read/.test(e.message) &&
+          !e.message.includes('CONSUL_HTTP_ADDR'),
+      );
+    } finally {
+      for (const [name, value] of [
+        ['CONSUL_HTTP_ADDR', saved.addr],
+        ['CONSUL_CACERT', saved.ca],
+      ] as const) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    }
+  });
+
   it('Consul removes a critical instance after deregisterCriticalServiceAfter', {
     skip: NEEDS_DOUBLE,
   }, async () => {

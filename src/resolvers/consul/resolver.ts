@@ -1,7 +1,8 @@
 import * as grpc from '@grpc/grpc-js';
-import { type DiscoveredEndpoint, endpointListFingerprint } from '../../endpoint';
+import type { DiscoveredEndpoint } from '../../endpoint';
 import { trace } from '../../trace';
 import { ExponentialBackoff } from '../shared/backoff';
+import { EndpointListPublisher } from '../shared/endpoint-publisher';
 import { TokenBucket } from '../shared/token-bucket';
 import { buildConsulEndpoints } from './endpoints';
 import { ConsulHttpClient, ConsulHttpError, describeConsulError } from './http-client';
@@ -30,9 +31,6 @@ export function queryTimeoutMs(waitMs: number, blocking: boolean): number {
   const slack = Math.min(5000, Math.max(1000, waitMs / 16));
   return Math.ceil(waitMs + waitMs / 16 + slack);
 }
-// One attributes object for every update: attribute values become subchannel args that
-// the subchannel pool compares with `!==` (DESIGN §1, the reconnect-storm trap).
-const STABLE_ATTRIBUTES: { [key: string]: unknown } = Object.freeze({}) as { [key: string]: unknown };
 
 interface ResolverSettings {
   target: ConsulTarget;
@@ -77,15 +75,16 @@ export class ConsulResolver implements grpc.experimental.Resolver {
   /** The timer is an error backoff (so an updateResolution may retry early). */
   private waitingAfterError = false;
   private index = 0;
-  private lastFingerprint: string | null = null;
+  private readonly publisher: EndpointListPublisher;
   /** Distinguishes this run from older ones whose callbacks may still arrive. */
   private generation = 0;
 
   constructor(
     private readonly uri: grpc.experimental.GrpcUri,
-    private readonly listener: grpc.experimental.ResolverListener,
+    listener: grpc.experimental.ResolverListener,
     private readonly channelOptions: grpc.ChannelOptions,
   ) {
+    this.publisher = new EndpointListPublisher(listener);
     this.targetText = redactConsulTargetText(grpc.experimental.uriToString(uri));
     this.loadSettings();
     this.start();
@@ -155,7 +154,7 @@ export class ConsulResolver implements grpc.experimental.Resolver {
     this.running = true;
     this.generation++;
     this.index = 0;
-    this.lastFingerprint = null;
+    this.publisher.forget();
     this.waitingAfterError = false;
     const settings = this.settings;
     if (settings === null) {
@@ -163,13 +162,7 @@ export class ConsulResolver implements grpc.experimental.Resolver {
       const message = `${this.targetText}: ${this.settingsError}`;
       // Never call the listener synchronously from the constructor or updateResolution().
       process.nextTick(() => {
-        if (generation !== this.generation) return;
-        this.listener(
-          grpc.experimental.statusOrFromError({ code: grpc.status.UNAVAILABLE, details: message }),
-          STABLE_ATTRIBUTES,
-          null,
-          message,
-        );
+        if (generation === this.generation) this.publisher.fail(message, message);
       });
       return;
     }
@@ -292,12 +285,9 @@ export class ConsulResolver implements grpc.experimental.Resolver {
         `${this.targetText}: Consul returned no instances of "${settings.target.service}"; if they exist, the ACL token may lack service:read or node:read`,
       );
     }
-    const fingerprint = endpointListFingerprint(endpoints);
-    if (fingerprint !== this.lastFingerprint) {
-      this.lastFingerprint = fingerprint;
-      const note = `consul ${agentToString(settings.target.agent)} service "${settings.target.service}": ${endpoints.length} endpoint(s)`;
-      trace(COMPONENT, `${this.targetText}: pushing ${endpoints.length} endpoint(s)`);
-      this.listener(grpc.experimental.statusOrFromValue(endpoints), STABLE_ATTRIBUTES, null, note);
+    const note = `consul ${agentToString(settings.target.agent)} service "${settings.target.service}": ${endpoints.length} endpoint(s)`;
+    if (this.publisher.push(endpoints, note)) {
+      trace(COMPONENT, `${this.targetText}: pushed ${endpoints.length} endpoint(s)`);
     }
     this.schedule(0, false);
   }
@@ -307,15 +297,9 @@ export class ConsulResolver implements grpc.experimental.Resolver {
     const delay = this.backoff!.next();
     const message = `Consul at ${agentToString(settings.target.agent)}: resolving service "${settings.target.service}" failed: ${cause}`;
     trace(COMPONENT, `${this.targetText}: ${message}; retrying in ${delay} ms`);
-    if (this.lastFingerprint === null) {
-      // Never had a list: fail calls fast with UNAVAILABLE instead of letting them hang.
-      this.listener(
-        grpc.experimental.statusOrFromError({ code: grpc.status.UNAVAILABLE, details: message }),
-        STABLE_ATTRIBUTES,
-        null,
-        message,
-      );
-    }
+    // Never had a list: fail calls fast with UNAVAILABLE instead of letting them hang. With one,
+    // keep it: calls go on working through a Consul outage.
+    if (!this.publisher.hasList) this.publisher.fail(message, message);
     this.schedule(delay, true);
   }
 }

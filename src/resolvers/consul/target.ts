@@ -140,6 +140,53 @@ export function parseAgentAddress(
   return { ...parseHostPort(rest, defaultPort, what), scheme };
 }
 
+/**
+ * The agent to talk to, chosen as Consul's own tools choose it: `written` (a target's authority or
+ * registration's `agent` option), else `CONSUL_HTTP_ADDR` (an empty value counts as unset), else
+ * 127.0.0.1:8500; https when `scheme` says so, else when the address was written with `https://`, else
+ * when `CONSUL_HTTP_SSL` is true. Shared by the resolver and `registerWithConsul`, so both find the
+ * same agent from the same environment.
+ * @param how `what` names `written` in errors; `schemeAllowed` lets it start with `http(s)://`
+ *   (`CONSUL_HTTP_ADDR` always may)
+ * @throws ConsulTargetError naming the source and value
+ */
+export function resolveConsulAgent(
+  written: string | undefined,
+  how: { what: string; schemeAllowed: boolean; scheme?: 'http' | 'https' | undefined },
+  env: NodeJS.ProcessEnv = process.env,
+): ConsulAgentAddress {
+  const parsed =
+    written !== undefined
+      ? how.schemeAllowed
+        ? parseAgentAddress(written, how.what)
+        : { ...parseHostPort(written, 8500, how.what), scheme: undefined }
+      : env['CONSUL_HTTP_ADDR']
+        ? parseAgentAddress(env['CONSUL_HTTP_ADDR'], 'CONSUL_HTTP_ADDR')
+        : parseAgentAddress(DEFAULT_AGENT, 'default agent');
+  const scheme = how.scheme ?? parsed.scheme ?? schemeFromConsulHttpSsl(env) ?? 'http';
+  return { scheme, host: parsed.host, port: parsed.port };
+}
+
+/** The scheme `CONSUL_HTTP_SSL` asks for; undefined when it is unset or empty. */
+function schemeFromConsulHttpSsl(env: NodeJS.ProcessEnv): 'http' | 'https' | undefined {
+  const value = env['CONSUL_HTTP_SSL'];
+  if (!value) return undefined;
+  const ssl = parseGoBool(value);
+  if (ssl === null) throw new ConsulTargetError(`CONSUL_HTTP_SSL must be true or false, got "${value}"`);
+  return ssl ? 'https' : 'http';
+}
+
+/** The contents of the CA file named by `CONSUL_CACERT`; undefined when it is unset or empty. */
+export function readConsulCaFile(env: NodeJS.ProcessEnv = process.env): Buffer | undefined {
+  const file = env['CONSUL_CACERT'];
+  if (!file) return undefined;
+  try {
+    return readFileSync(file);
+  } catch (error) {
+    throw new ConsulTargetError(`CONSUL_CACERT "${file}": cannot read: ${(error as Error).message}`);
+  }
+}
+
 function single(params: URLSearchParams, name: string): string | undefined {
   const values = params.getAll(name);
   if (values.length > 1)
@@ -263,38 +310,19 @@ export function parseConsulTarget(
     );
   }
 
-  let agentText: string;
-  let agentWhat: string;
-  if (authority !== undefined && authority !== '') {
-    agentText = authority;
-    agentWhat = 'consul target authority';
-  } else if (env['CONSUL_HTTP_ADDR']) {
-    agentText = env['CONSUL_HTTP_ADDR'];
-    agentWhat = 'CONSUL_HTTP_ADDR';
-  } else {
-    agentText = DEFAULT_AGENT;
-    agentWhat = 'default agent';
-  }
   if (authority?.includes('@')) {
     throw new ConsulTargetError(
       'consul target: credentials in the authority are not supported (use a token option)',
     );
   }
-  const parsedAgent =
-    agentWhat === 'CONSUL_HTTP_ADDR'
-      ? parseAgentAddress(agentText, agentWhat)
-      : { ...parseHostPort(agentText, 8500, agentWhat), scheme: undefined };
-  let scheme: 'http' | 'https' = schemeParam ?? parsedAgent.scheme ?? 'http';
-  if (schemeParam === undefined && parsedAgent.scheme === undefined && env['CONSUL_HTTP_SSL']) {
-    const ssl = parseGoBool(env['CONSUL_HTTP_SSL']);
-    if (ssl === null) {
-      throw new ConsulTargetError(`CONSUL_HTTP_SSL must be true or false, got "${env['CONSUL_HTTP_SSL']}"`);
-    }
-    scheme = ssl ? 'https' : 'http';
-  }
+  const agent = resolveConsulAgent(
+    authority || undefined,
+    { what: 'consul target authority', schemeAllowed: false, scheme: schemeParam },
+    env,
+  );
 
   return {
-    agent: { scheme, host: parsedAgent.host, port: parsedAgent.port },
+    agent,
     service,
     tags,
     ...(dc !== undefined && { dc }),
@@ -358,13 +386,7 @@ export function resolveConsulCa(
     }
     return fromOption;
   }
-  const file = env['CONSUL_CACERT'];
-  if (!file) return undefined;
-  try {
-    return readFileSync(file);
-  } catch (error) {
-    throw new ConsulTargetError(`CONSUL_CACERT "${file}": cannot read: ${(error as Error).message}`);
-  }
+  return readConsulCaFile(env);
 }
 
 /** A positive number channel option, or its default. */

@@ -1,23 +1,20 @@
 import * as grpc from '@grpc/grpc-js';
-import { type DiscoveredEndpoint, endpointListFingerprint } from '../../endpoint';
+import type { DiscoveredEndpoint } from '../../endpoint';
 import { acquireEtcdClient, type EtcdClientLease, type EtcdWatch } from '../../etcd/client';
 import { type ResolvedEtcdConnection, resolveEtcdConnection } from '../../etcd/connection-options';
 import { ETCD_CREDENTIALS_OPTION, EtcdCredentials } from '../../etcd/credentials';
 import type { KeyValue, WatchResponse } from '../../etcd/protocol';
 import { logError, trace } from '../../trace';
-import { ExponentialBackoff } from '../shared';
+import { ExponentialBackoff } from '../shared/backoff';
+import { EndpointListPublisher } from '../shared/endpoint-publisher';
 import { ETCD_INITIAL_BACKOFF_OPTION, ETCD_MAX_BACKOFF_OPTION } from './channel-options';
 import { decodeEtcdEndpointValue } from './naming';
 import { type EtcdTarget, parseEtcdTarget } from './target';
 
-type Endpoint = grpc.experimental.Endpoint;
 type GrpcUri = grpc.experimental.GrpcUri;
 type ResolverListener = grpc.experimental.ResolverListener;
 
 const COMPONENT = 'etcd-resolver';
-
-// One frozen object for every update: attribute values become subchannel args compared with !==.
-const NO_ATTRIBUTES: { [key: string]: unknown } = Object.freeze({});
 
 interface ResolverConfig {
   target: EtcdTarget;
@@ -75,14 +72,10 @@ export class EtcdResolver implements grpc.experimental.Resolver {
   private watch: EtcdWatch | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private readonly entries = new Map<string, DiscoveredEndpoint>();
-  private lastFingerprint: string | undefined;
-  private hadList = false;
+  private readonly publisher: EndpointListPublisher;
 
-  constructor(
-    target: GrpcUri,
-    private readonly listener: ResolverListener,
-    channelOptions: grpc.ChannelOptions,
-  ) {
+  constructor(target: GrpcUri, listener: ResolverListener, channelOptions: grpc.ChannelOptions) {
+    this.publisher = new EndpointListPublisher(listener);
     try {
       this.config = readConfig(target, channelOptions);
     } catch (error) {
@@ -102,7 +95,7 @@ export class EtcdResolver implements grpc.experimental.Resolver {
       const generation = this.generation;
       const message = `etcd resolver: ${this.configError.message}`;
       setImmediate(() => {
-        if (generation === this.generation) this.reportError(message);
+        if (generation === this.generation) this.publisher.fail(message, message);
       });
       return;
     }
@@ -125,8 +118,7 @@ export class EtcdResolver implements grpc.experimental.Resolver {
     this.clientLease?.release();
     this.clientLease = undefined;
     this.entries.clear();
-    this.lastFingerprint = undefined;
-    this.hadList = false;
+    this.publisher.forget();
     this.backoff.reset();
     trace(COMPONENT, `${this.describe()} destroyed`);
   }
@@ -223,27 +215,21 @@ export class EtcdResolver implements grpc.experimental.Resolver {
     const list = [...byAddress.entries()]
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       .map(([, entry]) => entry.endpoint);
-    const fingerprint = endpointListFingerprint(list);
-    this.hadList = true;
-    if (fingerprint === this.lastFingerprint) return;
-    this.lastFingerprint = fingerprint;
-    trace(COMPONENT, `${this.describe()} pushing ${list.length} endpoints (${note})`);
     const resolutionNote =
       list.length === 0 ? `no endpoints registered in etcd under "${this.config!.target.prefix}"` : '';
-    this.listener(
-      grpc.experimental.statusOrFromValue(list as Endpoint[]),
-      NO_ATTRIBUTES,
-      null,
-      resolutionNote,
-    );
+    if (this.publisher.push(list, resolutionNote)) {
+      trace(COMPONENT, `${this.describe()} pushed ${list.length} endpoints (${note})`);
+    }
   }
 
   private fail(generation: number, error: Error): void {
     if (generation !== this.generation) return;
-    this.stopWatch();
     const delay = this.backoff.next();
     trace(COMPONENT, `${this.describe()} failed: ${error.message}; re-syncing in ${delay} ms`);
-    if (!this.hadList) this.reportError(`etcd resolver (${this.describe()}): ${error.message}`);
+    if (!this.publisher.hasList) {
+      const details = `etcd resolver (${this.describe()}): ${error.message}`;
+      this.publisher.fail(details, details);
+    }
     this.restart(delay);
   }
 
@@ -261,14 +247,5 @@ export class EtcdResolver implements grpc.experimental.Resolver {
   private stopWatch(): void {
     this.watch?.cancel();
     this.watch = undefined;
-  }
-
-  private reportError(details: string): void {
-    this.listener(
-      grpc.experimental.statusOrFromError({ code: grpc.status.UNAVAILABLE, details }),
-      NO_ATTRIBUTES,
-      null,
-      details,
-    );
   }
 }

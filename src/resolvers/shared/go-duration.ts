@@ -7,7 +7,8 @@ const UNIT_MS: Readonly<Record<string, number>> = {
   m: 60_000,
   h: 3_600_000,
 };
-const DURATION = /^(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|ms|s|m|h)/;
+/** One `<number><unit>` term; `ms` is tried before `m`. */
+const TERM = /^(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)/;
 
 /**
  * Parses a Go duration string as Consul and etcd write them (`"10s"`, `"1m30s"`, `"250ms"`)
@@ -20,14 +21,12 @@ export function parseGoDuration(text: string): number | null {
   let rest = text;
   let total = 0;
   while (rest.length > 0) {
-    const match = DURATION.exec(rest);
+    const match = TERM.exec(rest);
     if (match === null) return null;
-    const token = match[0];
-    const unit = /(?:ns|us|µs|ms|s|m|h)$/.exec(token)![0];
-    const value = Number(token.slice(0, token.length - unit.length));
+    const value = Number(match[1]);
     if (!Number.isFinite(value)) return null;
-    total += value * UNIT_MS[unit]!;
-    rest = rest.slice(token.length);
+    total += value * UNIT_MS[match[2]!]!;
+    rest = rest.slice(match[0].length);
   }
   return Number.isFinite(total) ? total : null;
 }

@@ -1,16 +1,14 @@
 import { promises as dns } from 'node:dns';
 import * as grpc from '@grpc/grpc-js';
-import { type DiscoveredEndpoint, endpointListFingerprint } from '../../endpoint';
+import type { DiscoveredEndpoint } from '../../endpoint';
 import { trace } from '../../trace';
+import { EndpointListPublisher } from '../shared/endpoint-publisher';
 import { parseStaticTarget, type StaticTargetEntry } from './static-target';
 
 type SubchannelAddress = grpc.experimental.SubchannelAddress;
 
 /** Minimum time between DNS lookups of a target's hostnames, as grpc-js's DNS resolver. */
 export const DEFAULT_MIN_TIME_BETWEEN_LOOKUPS_MS = 30_000;
-
-// One shared attributes object: fresh objects per update would churn subchannels (DESIGN §1).
-const NO_ATTRIBUTES: Readonly<Record<string, unknown>> = Object.freeze({});
 
 /**
  * `static:///host1:port1,host2:port2`: a fixed list of endpoints, one per entry. IP entries are
@@ -30,15 +28,16 @@ export class StaticResolver implements grpc.experimental.Resolver {
   private lookupInFlight = false;
   private lookupTimer: NodeJS.Timeout | null = null;
   private lastLookupAt = Number.NEGATIVE_INFINITY;
-  private lastPushed: string | null = null;
+  private readonly publisher: EndpointListPublisher;
   /** Last good addresses of each hostname entry, kept when a later lookup fails. */
   private readonly lastGoodAddresses = new Map<string, SubchannelAddress[]>();
 
   constructor(
     target: grpc.experimental.GrpcUri,
-    private readonly listener: grpc.experimental.ResolverListener,
+    listener: grpc.experimental.ResolverListener,
     channelOptions: grpc.ChannelOptions,
   ) {
+    this.publisher = new EndpointListPublisher(listener);
     const text = grpc.experimental.uriToString(target);
     try {
       this.entries = parseStaticTarget(target.path);
@@ -61,12 +60,7 @@ export class StaticResolver implements grpc.experimental.Resolver {
       setImmediate(() => {
         if (generation !== this.generation) return;
         if (this.parseError !== null) {
-          this.listener(
-            grpc.experimental.statusOrFromError({ code: grpc.status.UNAVAILABLE, details: this.parseError }),
-            NO_ATTRIBUTES,
-            null,
-            '',
-          );
+          this.publisher.fail(this.parseError, '');
         } else {
           this.push(
             this.entries!.map((e) => this.endpointOf(e, [{ host: e.host, port: e.port }])),
@@ -98,7 +92,7 @@ export class StaticResolver implements grpc.experimental.Resolver {
     if (this.lookupTimer !== null) clearTimeout(this.lookupTimer);
     this.lookupTimer = null;
     this.lastLookupAt = Number.NEGATIVE_INFINITY;
-    this.lastPushed = null;
+    this.publisher.forget();
   }
 
   /** The channel's default authority: the first entry (or the raw path if it does not parse). */
@@ -146,17 +140,8 @@ export class StaticResolver implements grpc.experimental.Resolver {
       }
       const note = failures.length > 0 ? `static: ${failures.join('; ')}` : '';
       if (note) trace('static', note);
-      if (endpoints.length === 0) {
-        this.lastPushed = null;
-        this.listener(
-          grpc.experimental.statusOrFromError({ code: grpc.status.UNAVAILABLE, details: note }),
-          NO_ATTRIBUTES,
-          null,
-          note,
-        );
-        return;
-      }
-      this.push(endpoints, note);
+      if (endpoints.length === 0) this.publisher.fail(note, note);
+      else this.push(endpoints, note);
     });
   }
 
@@ -171,13 +156,7 @@ export class StaticResolver implements grpc.experimental.Resolver {
 
   /** Pushes the list unless it equals the last one pushed. */
   private push(endpoints: DiscoveredEndpoint[], note: string): void {
-    const fingerprint = endpointListFingerprint(endpoints);
-    if (fingerprint === this.lastPushed) {
-      trace('static', 'lookup result unchanged; not pushed');
-      return;
-    }
-    this.lastPushed = fingerprint;
-    trace('static', `pushing ${endpoints.length} endpoints`);
-    this.listener(grpc.experimental.statusOrFromValue(endpoints), NO_ATTRIBUTES, null, note);
+    if (this.publisher.push(endpoints, note)) trace('static', `pushed ${endpoints.length} endpoints`);
+    else trace('static', 'lookup result unchanged; not pushed');
   }
 }

@@ -1,0 +1,55 @@
+import * as grpc from '@grpc/grpc-js';
+import { type DiscoveredEndpoint, endpointListFingerprint } from '../../endpoint';
+
+/**
+ * The attributes of every resolver update: one frozen object. Attribute values become subchannel
+ * args, which grpc-js's subchannel pool compares with `!==`, so a fresh object per update would
+ * make new subchannels each time (DESIGN §1, the reconnect-storm trap).
+ */
+const NO_ATTRIBUTES: { [key: string]: unknown } = Object.freeze({});
+
+/**
+ * What a resolver tells its channel: endpoint lists, pushed only when they changed (DESIGN §1: an
+ * update per answer, changed or not, churns the channel), or UNAVAILABLE. Callers call it
+ * asynchronously only: grpc-js must not see the listener called from a resolver's constructor or
+ * `updateResolution()`.
+ */
+export class EndpointListPublisher {
+  /** Fingerprint of the list the channel has now; null when it has none (or an error). */
+  private current: string | null = null;
+
+  constructor(private readonly listener: grpc.experimental.ResolverListener) {}
+
+  /** Whether the channel has a list from us (since construction or {@link forget}). */
+  get hasList(): boolean {
+    return this.current !== null;
+  }
+
+  /** Pushes `endpoints` unless the channel already has this very list. Returns whether it pushed. */
+  push(endpoints: DiscoveredEndpoint[], note: string): boolean {
+    const fingerprint = endpointListFingerprint(endpoints);
+    if (fingerprint === this.current) return false;
+    this.current = fingerprint;
+    this.listener(grpc.experimental.statusOrFromValue(endpoints), NO_ATTRIBUTES, null, note);
+    return true;
+  }
+
+  /**
+   * Fails the channel's calls with UNAVAILABLE and `details`. The error replaces any list the
+   * channel had, so the next list is pushed even if it equals the last one.
+   */
+  fail(details: string, note: string): void {
+    this.current = null;
+    this.listener(
+      grpc.experimental.statusOrFromError({ code: grpc.status.UNAVAILABLE, details }),
+      NO_ATTRIBUTES,
+      null,
+      note,
+    );
+  }
+
+  /** Forgets what was pushed (the resolver was destroyed; a restart pushes afresh). */
+  forget(): void {
+    this.current = null;
+  }
+}
