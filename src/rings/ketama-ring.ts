@@ -2,14 +2,14 @@ import { type BucketIndex, buildBucketIndex } from './bucket-index';
 import { compareUtf8 } from './compare-ids';
 import { crc32String } from './crc32';
 import { md5Words } from './md5';
-import { checkMembers, RING_SIZE_UPPER_BOUND } from './ring-options';
+import { checkMembers, KETAMA_POINT_BUDGET } from './ring-options';
 import type { HashRing, RingBuilder, RingMember } from './types';
 
 // A member index fits in 21 bits, so (point * 2^21 + index) is exact in a float64 and one
 // numeric typed-array sort orders the points.
 const INDEX_SPAN = 0x200000;
 
-/** The points of one member: `count` requested, 4 per MD5 digest, sorted ascending. */
+/** The points of one member: `count` requested, 4 per MD5 digest, in digest order. */
 interface MemberPoints {
   readonly count: number;
   readonly points: Uint32Array;
@@ -26,10 +26,55 @@ export function ketamaPointCount(weight: number, vnodes: number): number {
  * multiple of 4 is rounded up to one.
  */
 export function ketamaMemberPoints(id: string, count: number): Uint32Array {
+  return unsortedMemberPoints(id, count).sort();
+}
+
+/** {@link ketamaMemberPoints} in digest order: a build sorts all points together anyway. */
+function unsortedMemberPoints(id: string, count: number): Uint32Array {
   const digests = Math.ceil(count / 4);
   const points = new Uint32Array(digests * 4);
-  for (let i = 0; i < digests; i++) md5Words(`${id}+${i}`, points.subarray(i * 4, i * 4 + 4));
-  return points.sort();
+  for (let i = 0; i < digests; i++) md5Words(`${id}+${i}`, points, i * 4);
+  return points;
+}
+
+/** Points a member really gets for a requested count: whole digests of 4. */
+function pointsOf(count: number): number {
+  return (count + 3) & ~3;
+}
+
+// The budget scale steps by 2^(-1/16) (about 4.4 %), so that adding or removing a few members
+// rarely changes it: a changed scale changes every member's points and costs a full build.
+const SCALE_STEPS_PER_HALVING = 16;
+
+/**
+ * Point counts for every member: round(weight × vnodes), at least 1, when the ring fits in
+ * `budget` points; otherwise round(weight × vnodes × s), at least 1, with one scale factor
+ * s = 2^(-k/16) for the smallest k that fits (as ring_hash scales its entries to its max size).
+ * Only when every member is down to one digest can the ring exceed the budget.
+ */
+export function ketamaPointCounts(
+  weights: Float64Array,
+  vnodes: number,
+  budget: number = KETAMA_POINT_BUDGET,
+): Uint32Array {
+  const n = weights.length;
+  const counts = new Uint32Array(n);
+  let requested = 0;
+  for (let i = 0; i < n; i++) requested += weights[i]! * vnodes;
+  let k = 0;
+  if (requested > budget) k = Math.max(0, Math.ceil(SCALE_STEPS_PER_HALVING * Math.log2(requested / budget)));
+  for (; ; k++) {
+    const scale = 2 ** (-k / SCALE_STEPS_PER_HALVING);
+    let total = 0;
+    let atMinimum = true;
+    for (let i = 0; i < n; i++) {
+      const c = Math.max(1, Math.round(weights[i]! * vnodes * scale));
+      counts[i] = c;
+      total += pointsOf(c);
+      if (c > 4) atMinimum = false;
+    }
+    if (total <= budget || atMinimum) return counts;
+  }
 }
 
 /** A built ketama ring: sorted uint32 points and the member index owning each. */
@@ -166,30 +211,28 @@ export class KetamaRingBuilder implements RingBuilder {
   private last: KetamaRing | undefined;
   private lastCounts = new Map<string, number>();
 
-  constructor(private readonly vnodes: number) {}
+  constructor(
+    private readonly vnodes: number,
+    /** Most points in a ring ({@link ketamaPointCounts}). */
+    private readonly budget: number = KETAMA_POINT_BUDGET,
+  ) {}
 
   build(members: readonly RingMember[]): KetamaRing {
     const weights = checkMembers(members);
     const n = members.length;
-    // A huge weight (or vnodes × weight) must fail clearly, not hang on millions of MD5 digests.
-    let total = 0;
-    for (let i = 0; i < n; i++) total += ketamaPointCount(weights[i]!, this.vnodes);
-    if (!(total <= RING_SIZE_UPPER_BOUND)) {
-      throw new RangeError(
-        `ketama: members × vnodes × weight ask for ${total} points, above ${RING_SIZE_UPPER_BOUND}; lower vnodes or the weights`,
-      );
-    }
+    // A huge weight (or vnodes × weight) is scaled into the budget, never millions of MD5 digests.
+    const pointCounts = ketamaPointCounts(weights, this.vnodes, this.budget);
     const counts = new Map<string, number>();
     const nextCache = new Map<string, MemberPoints>();
     const memberPoints: Uint32Array[] = new Array(n);
     const changed: number[] = [];
     for (let i = 0; i < n; i++) {
       const id = members[i]!.id;
-      const count = ketamaPointCount(weights[i]!, this.vnodes);
+      const count = pointCounts[i]!;
       counts.set(id, count);
       let entry = this.cache.get(id);
       if (entry === undefined || entry.count !== count) {
-        entry = { count, points: ketamaMemberPoints(id, count) };
+        entry = { count, points: unsortedMemberPoints(id, count) };
       }
       nextCache.set(id, entry);
       memberPoints[i] = entry.points;
