@@ -7,9 +7,10 @@ type SubchannelAddress = grpc.experimental.SubchannelAddress;
  * socket, so that no TCP address and socket path can share a string.
  */
 export function addressKey(address: SubchannelAddress): string {
-  return 'path' in address && typeof address.path === 'string'
-    ? `unix:${address.path}`
-    : grpc.experimental.subchannelAddressToString(address);
+  if ('path' in address && typeof address.path === 'string') return `unix:${address.path}`;
+  const { host, port } = address as { host: string; port: number };
+  // Only a host with ':' can be IPv6: skip grpc-js's IPv6 regex (a third of an update's time).
+  return host.includes(':') ? grpc.experimental.subchannelAddressToString(address) : `${host}:${port}`;
 }
 
 /**
