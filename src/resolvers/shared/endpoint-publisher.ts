@@ -4,12 +4,12 @@ import { type DiscoveredEndpoint, endpointListFingerprint } from '../../endpoint
 /**
  * The attributes of every resolver update: one frozen object. Attribute values become subchannel
  * args, which grpc-js's subchannel pool compares with `!==`, so a fresh object per update would
- * make new subchannels each time (DESIGN §1, the reconnect-storm trap).
+ * make new subchannels each time (the reconnect-storm trap).
  */
 const NO_ATTRIBUTES: { [key: string]: unknown } = Object.freeze({});
 
 /**
- * What a resolver tells its channel: endpoint lists, pushed only when they changed (DESIGN §1: an
+ * What a resolver tells its channel: endpoint lists, pushed only when they changed (an
  * update per answer, changed or not, churns the channel), or UNAVAILABLE. Callers call it
  * asynchronously only: grpc-js must not see the listener called from a resolver's constructor or
  * `updateResolution()`.
@@ -17,6 +17,8 @@ const NO_ATTRIBUTES: { [key: string]: unknown } = Object.freeze({});
 export class EndpointListPublisher {
   /** Fingerprint of the list the channel has now; null when it has none (or an error). */
   private current: string | null = null;
+  /** Details of the error the channel has now from us; null when none. */
+  private currentError: string | null = null;
 
   constructor(private readonly listener: grpc.experimental.ResolverListener) {}
 
@@ -30,16 +32,20 @@ export class EndpointListPublisher {
     const fingerprint = endpointListFingerprint(endpoints);
     if (fingerprint === this.current) return false;
     this.current = fingerprint;
+    this.currentError = null;
     this.listener(grpc.experimental.statusOrFromValue(endpoints), NO_ATTRIBUTES, null, note);
     return true;
   }
 
   /**
    * Fails the channel's calls with UNAVAILABLE and `details`. The error replaces any list the
-   * channel had, so the next list is pushed even if it equals the last one.
+   * channel had, so the next list is pushed even if it equals the last one. The same error is not
+   * sent twice in a row.
    */
   fail(details: string, note: string): void {
+    if (this.current === null && this.currentError === details) return;
     this.current = null;
+    this.currentError = details;
     this.listener(
       grpc.experimental.statusOrFromError({ code: grpc.status.UNAVAILABLE, details }),
       NO_ATTRIBUTES,
@@ -51,5 +57,6 @@ export class EndpointListPublisher {
   /** Forgets what was pushed (the resolver was destroyed; a restart pushes afresh). */
   forget(): void {
     this.current = null;
+    this.currentError = null;
   }
 }
