@@ -1,13 +1,14 @@
 // Scale: what a resolver push costs the event loop at N = 100 … 20,000 endpoints, measured at the
-// layer the channel calls: the whole synchronous `updateAddressList` of the policy (through
-// grpc-js's ChildLoadBalancerHandler, as a channel hosts it), for the first list, a list with one
+// layer a resolver calls: the channel's resolver listener, which runs the policy's whole
+// synchronous `updateAddressList` (and whatever the channel does around it), for the first list, a list with one
 // endpoint replaced, and the same list again (fresh objects, as a resolver parses them); the
 // largest event-loop delay over those pushes; our ring build alone; consistent_hash (each
-// algorithm) against grpc-js round_robin and pick_first in the same run. Subchannels are stubs
-// that never connect, so the figures are the policies' own work. Then a real channel resolving a
+// algorithm) against grpc-js round_robin and pick_first in the same run. Each policy runs in a real
+// channel (real subchannels; the endpoints are closed loopback ports, so the connections
+// round_robin and pick_first open are refused at once). Then a real channel resolving a
 // 20,000-entry Consul answer (served by a child process): the longest event-loop stall from
 // channel creation until the policy has the list.
-// Run: npm run bench:scale
+// Run: npm run bench:scale      (or: npm run bench:scale -- 1000 5000, only those sizes)
 import { type ChildProcess, spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -18,10 +19,10 @@ import { createRingBuilder, type RingAlgorithm } from '../src/rings';
 import { median, printTable, type Row, writeResults } from './support/table';
 
 type Endpoint = grpc.experimental.Endpoint;
-type Listener = grpc.experimental.ConnectivityStateListener;
-type SubchannelInterface = grpc.experimental.SubchannelInterface;
 
-const SIZES = [100, 1000, 5000, 10000, 20000] as const;
+// `npm run bench:scale -- 1000 5000` measures only those sizes (and skips the Consul section).
+const chosenSizes = process.argv.slice(2).map(Number).filter((n) => Number.isInteger(n) && n > 0);
+const SIZES = chosenSizes.length > 0 ? chosenSizes : [100, 1000, 5000, 10000, 20000];
 const ALGORITHMS: readonly RingAlgorithm[] = ['ketama', 'ring_hash', 'maglev'];
 const POLICIES: readonly { name: string; config: object; algorithm?: RingAlgorithm }[] = [
   ...ALGORITHMS.map((algorithm) => ({
@@ -38,55 +39,23 @@ const CONSUL_SIZES = [10000, 20000] as const;
 /** round_robin is measured up to this size (see main). */
 const ROUND_ROBIN_MAX_N = 10000;
 
-/** A subchannel that stays IDLE: connecting is the network's work, not the policy's. */
-class StubSubchannel implements SubchannelInterface {
-  constructor(private readonly address: string) {}
-  getConnectivityState(): grpc.connectivityState {
-    return grpc.connectivityState.IDLE;
+const SCHEME = 'bench-scale';
+/** The listener of the resolver each bench channel made, by target path. */
+const listeners = new Map<string, grpc.experimental.ResolverListener>();
+
+/** A resolver that hands its listener to the bench, which pushes the lists itself. */
+class BenchResolver implements grpc.experimental.Resolver {
+  constructor(target: grpc.experimental.GrpcUri, listener: grpc.experimental.ResolverListener) {
+    listeners.set(target.path, listener);
   }
-  addConnectivityStateListener(_listener: Listener): void {}
-  removeConnectivityStateListener(_listener: Listener): void {}
-  startConnecting(): void {}
-  getAddress(): string {
-    return this.address;
-  }
-  throttleKeepalive(): void {}
-  ref(): void {}
-  unref(): void {}
-  getChannelzRef(): ReturnType<SubchannelInterface['getChannelzRef']> {
-    return { kind: 'subchannel', id: 0, name: this.address } as ReturnType<
-      SubchannelInterface['getChannelzRef']
-    >;
-  }
-  isHealthy(): boolean {
-    return true;
-  }
-  addHealthStateWatcher(): void {}
-  removeHealthStateWatcher(): void {}
-  addDataWatcher(): void {}
-  getRealSubchannel(): ReturnType<SubchannelInterface['getRealSubchannel']> {
-    return this as unknown as ReturnType<SubchannelInterface['getRealSubchannel']>;
-  }
-  realSubchannelEquals(other: SubchannelInterface): boolean {
-    return other === this;
-  }
-  getCallCredentials(): grpc.CallCredentials {
-    return grpc.credentials.createEmpty();
-  }
-  getChannel(): ReturnType<SubchannelInterface['getChannel']> {
-    throw new Error('not a real subchannel');
+  updateResolution(): void {}
+  destroy(): void {}
+  static getDefaultAuthority(target: grpc.experimental.GrpcUri): string {
+    return target.path;
   }
 }
 
-const helper: grpc.experimental.ChannelControlHelper = {
-  createSubchannel: (address) => new StubSubchannel(grpc.experimental.subchannelAddressToString(address)),
-  updateState: () => {},
-  requestReresolution: () => {},
-  addChannelzChild: () => {},
-  removeChannelzChild: () => {},
-};
-
-/** Loopback-looking endpoint i (never dialled: the subchannels are stubs). */
+/** Loopback endpoint i; port 1 is closed, so a connection attempt is refused at once. */
 function endpointAt(i: number, salt = 0): Endpoint {
   return { addresses: [{ host: `127.${1 + salt}.${(i >> 8) & 255}.${i & 255}`, port: 1 + (i >> 16) }] };
 }
@@ -107,15 +76,26 @@ interface Measured {
   maxDelay: number;
 }
 
-/** One policy at one size: each push in its own event-loop turn, timed synchronously. */
+let channels = 0;
+
+/**
+ * One policy at one size, in a real channel: each push is a call of the channel's resolver
+ * listener (what a resolver does on an answer), timed synchronously, in its own event-loop turn.
+ */
 async function measurePolicy(config: object, n: number): Promise<Measured> {
-  const handler = new grpc.experimental.ChildLoadBalancerHandler(helper);
-  const lbConfig = grpc.experimental.parseLoadBalancingConfig(
-    config as Parameters<typeof grpc.experimental.parseLoadBalancingConfig>[0],
-  );
+  const name = `c${++channels}`;
+  const channel = new grpc.Channel(`${SCHEME}:///${name}`, grpc.credentials.createInsecure(), {
+    'grpc.service_config': JSON.stringify({ loadBalancingConfig: [config] }),
+    // Each channel its own subchannel pool, so that one policy's connections do not carry over.
+    'grpc.use_local_subchannel_pool': 1,
+  });
+  channel.getConnectivityState(true);
+  await nextTurn();
+  const listener = listeners.get(name);
+  if (listener === undefined) throw new Error('the channel made no resolver');
   const push = (list: Endpoint[]): number => {
     const started = performance.now();
-    handler.updateAddressList(grpc.experimental.statusOrFromValue(list), lbConfig, {}, '');
+    listener(grpc.experimental.statusOrFromValue(list), {}, null, '');
     return performance.now() - started;
   };
   const delay = monitorEventLoopDelay({ resolution: 1 });
@@ -131,10 +111,11 @@ async function measurePolicy(config: object, n: number): Promise<Measured> {
     await nextTurn();
     same.push(push(endpointList(n, r)));
   }
-  // Let work a policy deferred (connects on the next tick) show in the delay too.
+  // Let work a policy deferred (connection attempts, state updates) show in the delay too.
   await new Promise((resolve) => setTimeout(resolve, 20));
   delay.disable();
-  handler.destroy();
+  channel.close();
+  listeners.delete(name);
   return { first, changed: median(changed), same: median(same), maxDelay: delay.max / 1e6 };
 }
 
@@ -214,6 +195,7 @@ async function consulAnswer(
 async function main(): Promise<void> {
   const started = performance.now();
   register();
+  grpc.experimental.registerResolver(SCHEME, BenchResolver);
   const rows: Row[] = [];
   for (const n of SIZES) {
     const results = new Map<string, Measured>();
@@ -254,7 +236,7 @@ async function main(): Promise<void> {
   printTable('updateAddressList (ms, median of pushes) and max event-loop delay', rows);
 
   const consulRows: Row[] = [];
-  for (const count of CONSUL_SIZES) {
+  for (const count of chosenSizes.length > 0 ? [] : CONSUL_SIZES) {
     const { child, address } = await startConsulAnswer(count);
     try {
       for (const algorithm of ALGORITHMS) {
