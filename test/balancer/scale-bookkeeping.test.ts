@@ -221,8 +221,10 @@ describe('gRPC ring-size cap', () => {
     assert.deepEqual(ringSizeCap({ [RING_SIZE_CAP_OPTION]: 8192 }), { cap: 8192, error: null });
     assert.deepEqual(ringSizeCap({ [RING_SIZE_CAP_OPTION]: 0 }), { cap: 1, error: null });
     assert.deepEqual(ringSizeCap({ [RING_SIZE_CAP_OPTION]: 1e12 }), { cap: 8388608, error: null });
-    assert.deepEqual(ringSizeCap({ [RING_SIZE_CAP_OPTION]: '16384' }), { cap: 16384, error: null });
-    const bad = ringSizeCap({ [RING_SIZE_CAP_OPTION]: 'big' });
+    // Strings, as a JavaScript caller may pass them (grpc-js types the option as a number).
+    const untyped = (value: unknown) => ({ [RING_SIZE_CAP_OPTION]: value }) as grpc.ChannelOptions;
+    assert.deepEqual(ringSizeCap(untyped('16384')), { cap: 16384, error: null });
+    const bad = ringSizeCap(untyped('big'));
     assert.equal(bad.cap, 4096);
     assert.match(bad.error!, /"grpc\.lb\.ring_hash\.ring_size_cap" must be a number, got "big"; using 4096/);
   });
@@ -230,7 +232,10 @@ describe('gRPC ring-size cap', () => {
   it('a size of 0 means the default, as in grpc-go', () => {
     assert.deepEqual(parseRingHashExperimentalSettings({ minRingSize: 0, maxRingSize: '0' }).ringOptions, {});
     assert.deepEqual(parseConsistentHashSettings({ minRingSize: 0, maxRingSize: 0 }).ringOptions, {});
-    assert.throws(() => parseRingHashExperimentalSettings({ minRingSize: 5000, maxRingSize: 0 }), /must not exceed/);
+    assert.throws(
+      () => parseRingHashExperimentalSettings({ minRingSize: 5000, maxRingSize: 0 }),
+      /must not exceed/,
+    );
   });
 
   const members = endpointsOf(3).map((e) => ({ id: endpointKey(e) }));
@@ -249,7 +254,11 @@ describe('gRPC ring-size cap', () => {
       const helper = new FakeChannelHelper();
       const lb = new ConsistentHashLoadBalancer(helper);
       const lbConfig = new RingHashExperimentalConfig(
-        parseRingHashExperimentalSettings({ minRingSize: 8192, maxRingSize: 8192, requestHashHeader: HEADER }),
+        parseRingHashExperimentalSettings({
+          minRingSize: 8192,
+          maxRingSize: 8192,
+          requestHashHeader: HEADER,
+        }),
       );
       assert.equal(push(lb, endpointsOf(3), lbConfig, options), true);
       const observed: string[] = [];
