@@ -113,15 +113,13 @@ describe('StaticResolver', () => {
           resolve();
         };
       });
-    class CountingResolver extends StaticResolver {
-      protected override async lookupHost(): Promise<string[]> {
-        lookupsAt.push(performance.now());
-        onLookup?.();
-        return ['127.0.0.1'];
-      }
-    }
+    const countingLookup = async (): Promise<string[]> => {
+      lookupsAt.push(performance.now());
+      onLookup?.();
+      return ['127.0.0.1'];
+    };
     const updates: Update[] = [];
-    const resolver = new CountingResolver(
+    const resolver = new StaticResolver(
       { scheme: 'static', authority: '', path: 'backend.test:5005' },
       (list) => {
         updates.push(
@@ -132,6 +130,7 @@ describe('StaticResolver', () => {
         return true;
       },
       { 'grpc.dns_min_time_between_resolutions_ms': MIN_INTERVAL_MS },
+      countingLookup,
     );
     try {
       resolver.updateResolution();
