@@ -138,9 +138,9 @@ async function measurePolicy(config: object, n: number): Promise<Measured> {
 
 /** Median ms of our ring build alone (fresh builder, the same members the policy sees). */
 function ringBuildMs(algorithm: RingAlgorithm, n: number): number {
-  const members = Array.from({ length: n }, (_, i) =>
-    ({ id: grpc.experimental.subchannelAddressToString(endpointAt(i).addresses[0]!) }),
-  );
+  const members = Array.from({ length: n }, (_, i) => ({
+    id: grpc.experimental.subchannelAddressToString(endpointAt(i).addresses[0]!),
+  }));
   const times: number[] = [];
   for (let r = 0; r < (n >= 10000 ? 3 : 5); r++) {
     const builder = createRingBuilder(algorithm);
@@ -176,7 +176,10 @@ function startConsulAnswer(count: number): Promise<{ child: ChildProcess; addres
  * event-loop delay and the wall time from channel creation until the policy has applied the list
  * (the channel leaves CONNECTING: with lazy connect every endpoint is IDLE).
  */
-async function consulAnswer(agent: string, algorithm: RingAlgorithm): Promise<{ ms: number; maxDelay: number }> {
+async function consulAnswer(
+  agent: string,
+  algorithm: RingAlgorithm,
+): Promise<{ ms: number; maxDelay: number }> {
   const delay = monitorEventLoopDelay({ resolution: 1 });
   delay.enable();
   const started = performance.now();
@@ -188,7 +191,8 @@ async function consulAnswer(agent: string, algorithm: RingAlgorithm): Promise<{ 
   const deadline = Date.now() + 30_000;
   while (channel.getConnectivityState(false) !== IDLE || performance.now() - started < 1) {
     const state = channel.getConnectivityState(false);
-    if (state !== CONNECTING && state !== IDLE) throw new Error(`channel went ${grpc.connectivityState[state]}`);
+    if (state !== CONNECTING && state !== IDLE)
+      throw new Error(`channel went ${grpc.connectivityState[state]}`);
     await new Promise<void>((resolve, reject) =>
       channel.watchConnectivityState(state, deadline, (error) => (error ? reject(error) : resolve())),
     );
