@@ -765,14 +765,15 @@ describe('malformed consul: and etcd: targets (parsers only; registry faults are
     );
   });
 
-  it('parseEtcdTarget returns a target or throws an Error naming the etcd target', () => {
+  it('parseEtcdTarget returns a target or throws ResolverError (INVALID_TARGET) naming the target', () => {
     fc.assert(
       fc.property(text, (raw) => {
         try {
           parseEtcdTarget(raw.startsWith('etcd:') ? raw : `etcd:${raw}`);
         } catch (e) {
-          assert.ok(e instanceof Error && e.constructor === Error, `${JSON.stringify(raw)}: ${String(e)}`);
-          assert.match(e.message, /^etcd target/);
+          assert.ok(e instanceof ResolverError, `${JSON.stringify(raw)}: ${String(e)}`);
+          assert.equal(e.code, 'INVALID_TARGET');
+          assert.match(e.message, /^etcd:/);
         }
       }),
       { numRuns: 2000 },
