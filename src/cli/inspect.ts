@@ -7,6 +7,7 @@ import { parseGoDuration } from '../resolvers/shared/go-duration';
 import { createRingBuilder } from '../rings';
 import { hashKeys } from '../rings/distribution';
 import { ringOwnership } from '../rings/ownership';
+import { keyHashBits } from '../rings/ring-options';
 import type { HashRing, RingMember } from '../rings/types';
 import { formatUint64Decimal } from '../rings/uint64';
 import { alignedTable, positionUnit } from './format';
@@ -214,10 +215,10 @@ export function membersOf(endpoints: readonly grpc.experimental.Endpoint[]): Ins
   });
 }
 
-/** The hash of a key as the balancer computes it ({@link hashKeys}), in decimal: 32 bits for ketama, 64 otherwise. */
+/** The hash of a key as the balancer computes it ({@link hashKeys}), in decimal: 32 bits for ketama and rendezvous, 64 otherwise. */
 export function keyHash(ring: HashRing, key: string): string {
   const { hi, lo } = hashKeys(ring.algorithm, [key]);
-  return ring.algorithm === 'ketama' ? String(lo[0]) : formatUint64Decimal(hi[0]!, lo[0]!);
+  return keyHashBits(ring.algorithm) === 32 ? String(lo[0]) : formatUint64Decimal(hi[0]!, lo[0]!);
 }
 
 /** The printed report for a resolution. */
