@@ -24,7 +24,8 @@ import { renderDistributionSvg } from './svg-chart';
 import { UsageError } from './usage-error';
 
 const HELP = `usage: grpc-consistent-hash simulate --algorithm ketama|ring_hash|maglev|rendezvous --backends N|A,B,C
-         [--weights 1,2,1] [--keys 100000] [--zipf 1.1] [--bounded-load 1.25 [--spill walk|seeded]] [--seed S]
+         [--weights 1,2,1] [--keys 100000] [--zipf 1.1] [--bounded-load 1.25 [--spill walk|seeded] [--in-flight W]]
+         [--seed S]
          [--leaving all|M] [--svg out.svg]
          [--vnodes N] [--min-ring-size N] [--max-ring-size N] [--table-size N]
 
@@ -38,9 +39,11 @@ when each backend leaves and when one joins, against the ideal (its share; 1/(N+
   --bounded-load C     bounded-load factor C >= 1: every request stays in flight, and each goes to
                        its key's owner if below ceil(C x (in-flight + 1) x w / W), else to the
                        first backend below its limit in the spill order
-  --spill walk|seeded  ring algorithms' spill order: walk on along the ring, or probe a permutation
-                       seeded by the key hash (default, as the balancer does); rendezvous always
-                       spills in score order
+  --spill walk|seeded  ring algorithms' spill order: walk on along the ring (default, as the
+                       balancer does), or probe a permutation seeded by the key hash (Envoy's
+                       "random jump"); rendezvous always spills in score order
+  --in-flight W        with --bounded-load: each request ends once W more have arrived
+                       (default: every request stays in flight)
   --seed S             seed for the keys (default 1); the same seed gives the same output
   --leaving all|M      backends to remove one at a time (default: all, or 100 spread evenly above
                        200 backends)
@@ -67,6 +70,8 @@ export interface SimulateSettings {
   readonly boundedLoad: number | null;
   /** The rings' spill order under bounded load; null for the balancer's. */
   readonly spillOrder: SpillOrder | null;
+  /** Requests in flight at once under bounded load; null: all stay in flight. */
+  readonly inFlight: number | null;
   readonly seed: string;
   readonly leaving: 'all' | number;
   readonly svg: string | null;
@@ -93,6 +98,7 @@ export function parseSimulateArgs(argv: readonly string[]): SimulateSettings | n
     zipf: { type: 'string' },
     'bounded-load': { type: 'string' },
     spill: { type: 'string' },
+    'in-flight': { type: 'string' },
     seed: { type: 'string' },
     leaving: { type: 'string' },
     svg: { type: 'string' },
@@ -135,6 +141,13 @@ export function parseSimulateArgs(argv: readonly string[]): SimulateSettings | n
     spillOrder = spillText as SpillOrder;
   }
 
+  let inFlight: number | null = null;
+  const inFlightText = values['in-flight'] as string | undefined;
+  if (inFlightText !== undefined) {
+    inFlight = parseIntegerFlag('in-flight', inFlightText, 1, MAX_KEYS);
+    if (boundedLoad === null) throw new UsageError('--in-flight applies only with --bounded-load');
+  }
+
   const seed = (values.seed as string | undefined) ?? '1';
   if (seed === '') throw new UsageError('--seed is empty');
 
@@ -155,6 +168,7 @@ export function parseSimulateArgs(argv: readonly string[]): SimulateSettings | n
     zipf,
     boundedLoad,
     spillOrder,
+    inFlight,
     seed,
     leaving,
     svg,
@@ -174,6 +188,7 @@ export function runSimulation(
     keys,
     boundedLoad: settings.boundedLoad,
     ...(settings.spillOrder === null ? {} : { spillOrder: settings.spillOrder }),
+    inFlight: settings.inFlight,
     leaving: settings.leaving,
     ...(onProgress ? { onProgress } : {}),
   });
@@ -190,7 +205,8 @@ export function describeSetup(report: DistributionReport, seed: string): string 
   const bounded =
     report.boundedLoad === null
       ? 'no bounded load'
-      : `bounded load c = ${report.boundedLoad}, ${report.spillOrder === 'score' ? 'score-order' : report.spillOrder} spill`;
+      : `bounded load c = ${report.boundedLoad}, ${report.spillOrder === 'score' ? 'score-order' : report.spillOrder} spill, ` +
+        (report.inFlight === null ? 'all requests in flight' : `${report.inFlight} requests in flight`);
   const n = report.members.length;
   return `${report.algorithm}, ${n} backend${n === 1 ? '' : 's'}, ring of ${report.ringSize} ${positionUnit(report.algorithm)}; ${keys}; ${bounded}; seed ${seed}`;
 }

@@ -128,7 +128,8 @@ export function memberWeights(members: readonly RingMember[]): Float64Array {
  * The member (index into `ring.members`) serving each request.
  *
  * Without bounded load, a request goes to its key's owner. With a balance factor c, requests
- * arrive in order and all stay in flight (the worst case for the bound); each goes to its owner
+ * arrive in order and stay in flight (all of them, the worst case for the bound, or with
+ * `inFlight` set, each until `inFlight` later requests have arrived); each goes to its owner
  * if the owner's load is below `boundedLoadLimit(c, total, w, W)`, else to the first member under
  * its limit in the spill order the balancer uses ({@link CandidateOrder}: `spillOrder` for the
  * rings, score order for rendezvous), else to the owner.
@@ -139,6 +140,7 @@ export function assignRequests(
   requests: Uint32Array,
   boundedLoad: number | null = null,
   spillOrder: SpillOrder = DEFAULT_SPILL_ORDER[ring.algorithm],
+  inFlight: number | null = null,
 ): Uint32Array {
   const keyCount = hashes.lo.length;
   const keyPosition = new Uint32Array(keyCount);
@@ -158,6 +160,11 @@ export function assignRequests(
   const order = new CandidateOrder(ring, spillOrder);
   let total = 0;
   for (let r = 0; r < requests.length; r++) {
+    if (inFlight !== null && r >= inFlight) {
+      // The request that arrived `inFlight` requests ago ends.
+      loads[assigned[r - inFlight]!]!--;
+      total--;
+    }
     const key = requests[r]!;
     const owner = ring.memberAt(keyPosition[key]!);
     let chosen = owner;
@@ -303,6 +310,8 @@ export interface DistributionSetup {
   readonly boundedLoad?: number | null;
   /** The rings' bounded-load spill order (default: the balancer's, {@link DEFAULT_SPILL_ORDER}); rendezvous spills in score order. */
   readonly spillOrder?: SpillOrder;
+  /** Under bounded load, requests in flight at once (each ends when this many more have arrived); absent or null: all stay in flight. */
+  readonly inFlight?: number | null;
   /**
    * Members to remove one at a time for the "moved on leave" figures: `'all'` (the default), or
    * a count, spread evenly over the member list (cheaper for large N).
@@ -340,6 +349,8 @@ export interface DistributionReport {
   readonly boundedLoad: number | null;
   /** The spill order used under bounded load: 'walk' or 'seeded' for the rings, 'score' for rendezvous. */
   readonly spillOrder: SpillOrder | 'score';
+  /** Requests in flight at once under bounded load; null: all stay in flight. */
+  readonly inFlight: number | null;
   /** Fraction of requests not served by their key's owner (0 without bounded load). */
   readonly offFirstChoice: number;
   readonly members: readonly MemberDistribution[];
@@ -410,7 +421,11 @@ export function simulateDistribution(setup: DistributionSetup): DistributionRepo
   const progress = () => setup.onProgress?.(++done, steps);
 
   const spillOrder = setup.spillOrder ?? DEFAULT_SPILL_ORDER[algorithm];
-  const assign = (r: HashRing) => assignRequests(r, hashes, keys.requests, boundedLoad, spillOrder);
+  const inFlight = setup.inFlight ?? null;
+  if (inFlight !== null && !(Number.isInteger(inFlight) && inFlight >= 1)) {
+    throw new RangeError(`inFlight must be an integer >= 1, got ${String(inFlight)}`);
+  }
+  const assign = (r: HashRing) => assignRequests(r, hashes, keys.requests, boundedLoad, spillOrder, inFlight);
   const base = assign(ring);
   const weights = memberWeights(members);
   const loads = memberLoads(base, n);
@@ -458,6 +473,7 @@ export function simulateDistribution(setup: DistributionSetup): DistributionRepo
     zipf: keys.zipf,
     boundedLoad,
     spillOrder: algorithm === 'rendezvous' ? 'score' : spillOrder,
+    inFlight,
     offFirstChoice: boundedLoad === null ? 0 : offFirstChoice(ring, hashes, keys.requests, base),
     members: members.map((m, i) => ({
       id: m.id,
