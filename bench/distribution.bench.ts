@@ -3,6 +3,8 @@
 // evenly a removed endpoint's keys spread over the survivors; uniform and Zipf(1.1) keys; with and
 // without bounded load (c = 1.25); and the two bounded-load spill orders of the rings (ring walk,
 // seeded probe). The same code as `grpc-consistent-hash simulate`. Run: npm run bench:distribution
+
+import { SPILL_ORDERS } from '../src/rings/candidate-order';
 import {
   createPrng,
   type DistributionReport,
@@ -11,7 +13,6 @@ import {
   simulateDistribution,
   syntheticMembers,
 } from '../src/rings/distribution';
-import { SPILL_ORDERS } from '../src/rings/candidate-order';
 import type { RingAlgorithm, RingMember } from '../src/rings/types';
 import { printTable, type Row, writeResults } from './support/table';
 

@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { boundedLoadFactorError } from '../rings/bounded-load';
+import { SPILL_ORDERS, type SpillOrder } from '../rings/candidate-order';
 import {
   type DistributionReport,
   generateKeys,
@@ -7,7 +8,6 @@ import {
   simulateDistribution,
   syntheticMembers,
 } from '../rings/distribution';
-import { SPILL_ORDERS, type SpillOrder } from '../rings/candidate-order';
 import type { RingAlgorithm, RingMember, RingOptions } from '../rings/types';
 import { alignedTable, positionUnit } from './format';
 import type { Subcommand } from './main';
@@ -248,7 +248,9 @@ export function formatReport(report: DistributionReport, seed: string): string {
       : `ring owned max/mean, CV  ${report.ownedMaxOverMean.toFixed(3)}, ${report.ownedCv.toFixed(3)}   (exact hash-space shares, independent of the keys)`,
     ...(report.boundedLoad === null
       ? []
-      : [`off first choice         ${percent(report.offFirstChoice)} of requests (bounded load sent them past their key's owner)`]),
+      : [
+          `off first choice         ${percent(report.offFirstChoice)} of requests (bounded load sent them past their key's owner)`,
+        ]),
     leave.measured > 0
       ? `moved on leave           ${percent(leave.moved)} of requests on average vs ideal ${percent(leave.ideal)} (${leave.ratio.toFixed(2)}x), over ${leave.measured} leaving backend${leave.measured === 1 ? '' : 's'}`
       : 'moved on leave           not measured',

@@ -174,7 +174,9 @@ export function renderDistributionSvg(report: DistributionReport, subtitle: stri
       ? 'expected shares exactly w/W (rendezvous)'
       : `ring ownership max/mean ${report.ownedMaxOverMean.toFixed(2)} (exact, independent of the keys)`;
   const spread =
-    leave.measured > 0 ? `; a leaver's requests spread ${leave.worstSpread.toFixed(2)}× fair share at worst` : '';
+    leave.measured > 0
+      ? `; a leaver's requests spread ${leave.worstSpread.toFixed(2)}× fair share at worst`
+      : '';
   const footer =
     `${ownership}; one backend joining moves ${pct(join.moved)} of requests, ideal ${pct(join.ideal)} ` +
     `(${join.ratio.toFixed(2)}×)${spread}`;

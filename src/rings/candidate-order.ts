@@ -117,7 +117,8 @@ export class CandidateOrder {
   /** The next candidate member (an index into `ring.members`), or -1 when every member was yielded. */
   next(): number {
     while (this.distinct < this.memberCount) {
-      const member = this.mode === 2 ? this.nextProbe() : this.mode === 1 ? this.nextScore() : this.nextWalk();
+      const member =
+        this.mode === 2 ? this.nextProbe() : this.mode === 1 ? this.nextScore() : this.nextWalk();
       if (member < 0) return -1;
       if (this.markVisited(member)) return member;
     }

@@ -186,7 +186,12 @@ export function assignRequests(
 }
 
 /** The fraction of requests not served by their key's owner (bounded load spilled them). */
-export function offFirstChoice(ring: HashRing, hashes: KeyHashes, requests: Uint32Array, assigned: Uint32Array): number {
+export function offFirstChoice(
+  ring: HashRing,
+  hashes: KeyHashes,
+  requests: Uint32Array,
+  assigned: Uint32Array,
+): number {
   let off = 0;
   for (let r = 0; r < requests.length; r++) {
     const key = requests[r]!;

@@ -162,7 +162,21 @@ const V = 7;
 function drawOfMember(): number[] {
   const shiftXor = [OP.localGet, X, OP.localGet, X, OP.i64Const, 33, OP.i64ShrU, OP.i64Xor, OP.localSet, X];
   return [
-    ...[OP.localGet, I, OP.i32Const, 3, OP.i32Shl, OP.i64Load, 3, 0, OP.localGet, K64, OP.i64Xor, OP.localSet, X],
+    ...[
+      OP.localGet,
+      I,
+      OP.i32Const,
+      3,
+      OP.i32Shl,
+      OP.i64Load,
+      3,
+      0,
+      OP.localGet,
+      K64,
+      OP.i64Xor,
+      OP.localSet,
+      X,
+    ],
     ...shiftXor,
     ...[OP.localGet, X, OP.i64Const, ...sleb64(0xff51afd7ed558ccdn), OP.i64Mul, OP.localSet, X],
     ...shiftXor,

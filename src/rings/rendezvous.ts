@@ -1,7 +1,7 @@
 import { compareUtf8 } from './compare-ids';
 import { crc32String } from './crc32';
-import { checkMembers } from './ring-options';
 import { createRendezvousKernel, type RendezvousKernel } from './rendezvous-kernel';
+import { checkMembers } from './ring-options';
 import type { HashRing, RingBuilder, RingMember } from './types';
 import { xxh64String } from './xxhash64';
 

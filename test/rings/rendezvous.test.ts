@@ -13,7 +13,12 @@ import {
   rendezvousDraw,
   WasmRendezvousKernel,
 } from '../../src/rings/rendezvous-kernel';
-import { referenceDraw, referenceOrder, referenceOwner, referenceSeed } from '../support/rendezvous-reference';
+import {
+  referenceDraw,
+  referenceOrder,
+  referenceOwner,
+  referenceSeed,
+} from '../support/rendezvous-reference';
 
 interface Vectors {
   readonly sets: {
@@ -49,7 +54,11 @@ function candidateIds(ring: RendezvousRing, key: string): string[] {
 }
 
 const address = fc
-  .tuple(fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 255 }), fc.integer({ min: 1, max: 65535 }))
+  .tuple(
+    fc.integer({ min: 0, max: 255 }),
+    fc.integer({ min: 0, max: 255 }),
+    fc.integer({ min: 1, max: 65535 }),
+  )
   .map(([a, b, port]) => `10.${a}.${b}.1:${port}`);
 const RUNS = { seed: 20261127, numRuns: 30 } as const;
 
@@ -194,17 +203,21 @@ describe('rendezvous: against the reference on arbitrary members and keys', () =
 
   it('equal weights: the log-free fast path places every key as the log formula does', () => {
     fc.assert(
-      fc.property(fc.uniqueArray(address, { minLength: 2, maxLength: 60 }), fc.integer({ min: 1, max: 1000 }), (ids, w) => {
-        // Weight w on every member: the fast path; the reference ranks by −w / ln(u).
-        const members = ids.map((id) => ({ id, weight: w }));
-        const ring = buildRing('rendezvous', members) as RendezvousRing;
-        assert.ok(ring.equalWeights);
-        for (let k = 0; k < 300; k++) {
-          const hash = Math.imul(k + 1, 0x9e3779b1) >>> 0;
-          const owner = ring.members[ring.memberAt(ring.locate(0, hash))]!.id;
-          assert.equal(owner, referenceOrder(members, hash)[0]!.id);
-        }
-      }),
+      fc.property(
+        fc.uniqueArray(address, { minLength: 2, maxLength: 60 }),
+        fc.integer({ min: 1, max: 1000 }),
+        (ids, w) => {
+          // Weight w on every member: the fast path; the reference ranks by −w / ln(u).
+          const members = ids.map((id) => ({ id, weight: w }));
+          const ring = buildRing('rendezvous', members) as RendezvousRing;
+          assert.ok(ring.equalWeights);
+          for (let k = 0; k < 300; k++) {
+            const hash = Math.imul(k + 1, 0x9e3779b1) >>> 0;
+            const owner = ring.members[ring.memberAt(ring.locate(0, hash))]!.id;
+            assert.equal(owner, referenceOrder(members, hash)[0]!.id);
+          }
+        },
+      ),
       RUNS,
     );
   });
@@ -266,7 +279,12 @@ describe('rendezvous: balance and key movement', () => {
     assert.ok(balance <= 1.02, `max/mean ${balance.toFixed(4)}`);
 
     const removed = all[17]!.id;
-    const after = owners(buildRing('rendezvous', all.filter((m) => m.id !== removed)) as RendezvousRing);
+    const after = owners(
+      buildRing(
+        'rendezvous',
+        all.filter((m) => m.id !== removed),
+      ) as RendezvousRing,
+    );
     const spreadTo: string[] = [];
     for (let i = 0; i < base.length; i++) {
       if (base[i] === removed) spreadTo.push(after[i]!);
@@ -328,6 +346,9 @@ describe('rendezvous: balance and key movement', () => {
   it('rejects bad member lists like the other rings', () => {
     assert.throws(() => buildRing('rendezvous', []), /members must be a non-empty list/);
     assert.throws(() => buildRing('rendezvous', [{ id: 'a' }, { id: 'a' }]), /duplicate/);
-    assert.throws(() => buildRing('rendezvous', [{ id: 'a', weight: 0 }]), /weight must be a finite number > 0/);
+    assert.throws(
+      () => buildRing('rendezvous', [{ id: 'a', weight: 0 }]),
+      /weight must be a finite number > 0/,
+    );
   });
 });
