@@ -64,6 +64,8 @@ export class CandidateOrder {
   // Score order: a binary max-heap of ranks
   private heap: Uint32Array | null = null;
   private heapSize = 0;
+  private scores: Float64Array | null = null;
+  private draws: Float64Array | null = null;
 
   constructor(
     readonly ring: HashRing,
@@ -162,7 +164,8 @@ export class CandidateOrder {
     const stamps = this.slotStamps!;
     const stamp = this.stamp;
     // splitmix32 (Hash Prospector's low-bias mixer): a well-distributed stream from the key seed.
-    let z = (this.random = (this.random + 0x9e3779b9) | 0);
+    this.random = (this.random + 0x9e3779b9) | 0;
+    let z = this.random;
     z = Math.imul(z ^ (z >>> 16), 0x21f0aaad);
     z = Math.imul(z ^ (z >>> 15), 0x735a2d97);
     z ^= z >>> 15;
@@ -179,7 +182,8 @@ export class CandidateOrder {
   private startScoreOrder(): void {
     this.ensureHash();
     const ring = this.ring as RendezvousRing;
-    ring.scoresFor(this.hash[1]!);
+    this.draws = ring.scoresFor(this.hash[1]!);
+    this.scores = ring.currentScores;
     const n = this.memberCount;
     this.heap ??= new Uint32Array(n);
     const heap = this.heap;
@@ -198,21 +202,30 @@ export class CandidateOrder {
     return (this.ring as RendezvousRing).memberAt(top);
   }
 
+  /** Whether rank a comes before rank b: the higher score, then the higher draw, then the lower rank. */
+  private before(a: number, b: number): boolean {
+    const sa = this.scores![a]!;
+    const sb = this.scores![b]!;
+    if (sa !== sb) return sa > sb;
+    const da = this.draws![a]!;
+    const db = this.draws![b]!;
+    return da !== db ? da > db : a < b;
+  }
+
   private siftDown(from: number): void {
     const heap = this.heap!;
-    const ring = this.ring as RendezvousRing;
     const size = this.heapSize;
+    const item = heap[from]!;
     let i = from;
     for (;;) {
       const left = 2 * i + 1;
-      if (left >= size) return;
+      if (left >= size) break;
       const right = left + 1;
-      const child = right < size && ring.ranksBefore(heap[right]!, heap[left]!) ? right : left;
-      if (!ring.ranksBefore(heap[child]!, heap[i]!)) return;
-      const t = heap[i]!;
+      const child = right < size && this.before(heap[right]!, heap[left]!) ? right : left;
+      if (!this.before(heap[child]!, item)) break;
       heap[i] = heap[child]!;
-      heap[child] = t;
       i = child;
     }
+    heap[i] = item;
   }
 }

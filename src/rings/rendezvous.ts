@@ -112,12 +112,6 @@ export class RendezvousRing implements HashRing {
     return this.scores;
   }
 
-  /** Whether rank a ranks before rank b for the last {@link scoresFor} key. */
-  ranksBefore(a: number, b: number): boolean {
-    const s = this.scores;
-    const d = this.kernel.draws;
-    return ranksBefore(s[a]!, d[a]!, a, s[b]!, d[b]!, b);
-  }
 }
 
 const seedOut = new Uint32Array(2);
