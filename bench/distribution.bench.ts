@@ -24,7 +24,7 @@ const BOUNDED_LOAD = 1.25;
 /** Members removed one at a time per case (spread evenly); all of them up to this N. */
 const LEAVING = 50;
 const SEED = 1;
-/** For the comparison with earlier measurements: random address sets per (algorithm, N). */
+/** For the comparison with the typical figures (docs/rings.md): random address sets per (algorithm, N). */
 const ADDRESS_SETS = 20;
 const SET_REQUESTS = 20_000;
 const SET_LEAVING = 10;
@@ -65,8 +65,8 @@ function caseRow(report: DistributionReport, keys: string, bounded: string, ms: 
   };
 }
 
-/** Figures measured earlier on random address sets (ring CV, max/mean; moves on removal), for the comparison. */
-const EARLIER: Record<RingAlgorithm, { 10: string; 50: string; moved: string }> = {
+/** Typical figures measured over random address sets (docs/rings.md), for the comparison. */
+const TYPICAL: Record<RingAlgorithm, { 10: string; 50: string; moved: string }> = {
   ketama: { 10: '0.11, 1.20', 50: '0.12, 1.30', moved: '1.0×' },
   ring_hash: { 10: '0.09, 1.16', 50: '0.21, 1.55', moved: '1.25–1.7×' },
   maglev: { 10: '≈0, 1.00', 50: '≈0, 1.00', moved: '1.0–1.23×' },
@@ -164,7 +164,7 @@ function main(): void {
     spill,
   );
 
-  // Averages over random address sets, as measured earlier (uniform keys, no bounded load).
+  // Averages over random address sets, as the typical figures were measured (uniform keys, no bounded load).
   const designRows: Row[] = [];
   for (const algorithm of ALGORITHMS) {
     for (const n of SIZES) {
@@ -184,7 +184,7 @@ function main(): void {
         removeRatio += report.leave.ratio / ADDRESS_SETS;
         addRatio += report.join.ratio / ADDRESS_SETS;
       }
-      const earlier = EARLIER[algorithm];
+      const typical = TYPICAL[algorithm];
       designRows.push({
         algorithm,
         N: n,
@@ -192,13 +192,13 @@ function main(): void {
         'ring max/mean': round3(maxOverMean),
         'remove ×ideal': ratio(removeRatio),
         'add ×ideal': ratio(addRatio),
-        'earlier CV, max/mean': n === 10 || n === 50 ? earlier[n] : '-',
-        'earlier remove': earlier.moved,
+        'typical CV, max/mean': n === 10 || n === 50 ? typical[n] : '-',
+        'typical remove': typical.moved,
       });
     }
   }
   printTable(
-    `Against earlier measurements: means over ${ADDRESS_SETS} random address sets (exact ownership; moves from ` +
+    `Against the typical figures: means over ${ADDRESS_SETS} random address sets (exact ownership; moves from ` +
       `${SET_REQUESTS} uniform keys, ${SET_LEAVING} removals per set)`,
     designRows,
   );

@@ -138,7 +138,8 @@ async function main(): Promise<void> {
     const ns = (name: string) => medians[name]!;
     rendezvousRows.push({
       N: n,
-      'repeating: rendezvous / ketama': ns('ours rendezvous, repeating keys') / ns('ours ketama, repeating keys'),
+      'repeating: rendezvous / ketama':
+        ns('ours rendezvous, repeating keys') / ns('ours ketama, repeating keys'),
       'non-repeating: rendezvous / ketama':
         ns('ours rendezvous, non-repeating keys') / ns('ours ketama, non-repeating keys'),
       'non-repeating: rendezvous / xds ring_hash': ns('ours rendezvous, non-repeating keys') / xds,

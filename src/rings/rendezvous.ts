@@ -111,7 +111,6 @@ export class RendezvousRing implements HashRing {
   get currentScores(): Float64Array {
     return this.scores;
   }
-
 }
 
 const seedOut = new Uint32Array(2);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
-import { parseStaticTarget, register, StaticTargetError } from '../../src';
+import { parseStaticTarget, ResolverError, register } from '../../src';
 import { StaticResolver } from '../../src/resolvers/static/static-resolver';
 import { createHelloClient, sayWithKey, startHelloServers, stopAll, waitFor } from '../support/hello-servers';
 
@@ -40,7 +40,7 @@ describe('parseStaticTarget', () => {
   const bad: [string, RegExp][] = [
     ['static:///', /lists no addresses/],
     ['127.0.0.1', /entry "127.0.0.1" has no port/],
-    ['127.0.0.1:1,,127.0.0.1:2', /entry 2 .* is empty/],
+    ['127.0.0.1:1,,127.0.0.1:2', /entry 2 is empty/],
     ['127.0.0.1:0', /bad port "0"/],
     ['127.0.0.1:65536', /bad port "65536"/],
     ['127.0.0.1:http', /bad port "http"/],
@@ -53,7 +53,7 @@ describe('parseStaticTarget', () => {
     it(`refuses "${target}" naming the problem`, () => {
       assert.throws(
         () => parseStaticTarget(target),
-        (e: Error) => e instanceof StaticTargetError && message.test(e.message),
+        (e: Error) => e instanceof ResolverError && e.code === 'INVALID_TARGET' && message.test(e.message),
       );
     });
   }
@@ -109,11 +109,18 @@ describe('StaticResolver', () => {
   it('reports a hostname that does not resolve, naming it; later keeps the last good addresses', async () => {
     let fail = true;
     let lookups = 0;
+    const lookup = async (host: string): Promise<string[]> => {
+      lookups++;
+      if (fail) throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND' });
+      return ['127.0.0.1'];
+    };
     class ScriptedResolver extends StaticResolver {
-      protected override async lookupHost(host: string): Promise<string[]> {
-        lookups++;
-        if (fail) throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND' });
-        return ['127.0.0.1'];
+      constructor(
+        target: grpc.experimental.GrpcUri,
+        listener: grpc.experimental.ResolverListener,
+        options: grpc.ChannelOptions,
+      ) {
+        super(target, listener, options, lookup);
       }
     }
     const updates: Update[] = [];

@@ -1,6 +1,4 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { buildRing, crc32String, type RingMember } from '../../src/rings';
@@ -19,6 +17,7 @@ import {
   referenceOwner,
   referenceSeed,
 } from '../support/rendezvous-reference';
+import { readVectors } from '../support/ring-vectors';
 
 interface Vectors {
   readonly sets: {
@@ -30,9 +29,7 @@ interface Vectors {
   readonly draws: { id: string; key: string; draw: string }[];
 }
 
-const vectors = JSON.parse(
-  readFileSync(path.join(__dirname, '../fixtures/vectors/rendezvous-v1.json'), 'utf8'),
-) as Vectors;
+const vectors = readVectors<Vectors>('rendezvous-v1.json');
 
 /** Both kernels: WebAssembly (the default here) and the JavaScript fallback. */
 const builders = [
