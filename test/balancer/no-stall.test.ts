@@ -43,7 +43,9 @@ describe('calls never stall behind an update', () => {
     const closed = Array.from({ length: ENDPOINTS - REAL_SERVERS }, (_, i) => closedAddress(i));
     // The real servers spread through the list, as a registry would list them.
     const addresses = [...closed];
-    real.forEach((address, r) => addresses.splice(((r + 1) * ENDPOINTS) / (REAL_SERVERS + 1), 0, address));
+    real.forEach((address, r) => {
+      addresses.splice(((r + 1) * ENDPOINTS) / (REAL_SERVERS + 1), 0, address);
+    });
     const serverIdOf = new Map(servers.map((s) => [s.address, s.serverId]));
 
     // Keys the ring gives to the real servers. Update u leaves out closed endpoint u (and puts
