@@ -21,7 +21,10 @@ import { median, printTable, type Row, writeResults } from './support/table';
 type Endpoint = grpc.experimental.Endpoint;
 
 // `npm run bench:scale -- 1000 5000` measures only those sizes (and skips the Consul section).
-const chosenSizes = process.argv.slice(2).map(Number).filter((n) => Number.isInteger(n) && n > 0);
+const chosenSizes = process.argv
+  .slice(2)
+  .map(Number)
+  .filter((n) => Number.isInteger(n) && n > 0);
 const SIZES = chosenSizes.length > 0 ? chosenSizes : [100, 1000, 5000, 10000, 20000];
 const ALGORITHMS: readonly RingAlgorithm[] = ['ketama', 'ring_hash', 'maglev'];
 const POLICIES: readonly { name: string; config: object; algorithm?: RingAlgorithm }[] = [

@@ -452,9 +452,15 @@ describe('endpoint weights of any value', () => {
     for (const huge of [1e6, 1e308, Number.MAX_VALUE]) {
       const counts = ketamaPointCounts(Float64Array.of(huge, 1, huge / 2), 64);
       const points = [...counts].reduce((sum, c) => sum + Math.ceil(c / 4) * 4, 0);
-      assert.ok(points <= KETAMA_POINT_BUDGET && points > KETAMA_POINT_BUDGET * 0.9, `${huge}: ${points} points`);
+      assert.ok(
+        points <= KETAMA_POINT_BUDGET && points > KETAMA_POINT_BUDGET * 0.9,
+        `${huge}: ${points} points`,
+      );
       assert.equal(counts[1], 1, `${huge}: the small member keeps one digest`);
-      assert.ok(Math.abs(counts[0]! / counts[2]! - 2) < 0.01, `${huge}: proportional (${counts[0]} vs ${counts[2]})`);
+      assert.ok(
+        Math.abs(counts[0]! / counts[2]! - 2) < 0.01,
+        `${huge}: proportional (${counts[0]} vs ${counts[2]})`,
+      );
     }
   });
 
