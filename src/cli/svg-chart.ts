@@ -169,9 +169,17 @@ export function renderDistributionSvg(report: DistributionReport, subtitle: stri
     62 + PANEL_HEIGHT + 16,
   );
   const height = 62 + 2 * PANEL_HEIGHT + 16 + 40;
+  const ownership =
+    report.algorithm === 'rendezvous'
+      ? 'expected shares exactly w/W (rendezvous)'
+      : `ring ownership max/mean ${report.ownedMaxOverMean.toFixed(2)} (exact, independent of the keys)`;
+  const spread =
+    leave.measured > 0
+      ? `; a leaver's requests spread ${leave.worstSpread.toFixed(2)}× fair share at worst`
+      : '';
   const footer =
-    `ring ownership max/mean ${report.ownedMaxOverMean.toFixed(2)} (exact, independent of the keys); ` +
-    `one backend joining moves ${pct(join.moved)} of requests, ideal ${pct(join.ideal)} (${join.ratio.toFixed(2)}×)`;
+    `${ownership}; one backend joining moves ${pct(join.moved)} of requests, ideal ${pct(join.ideal)} ` +
+    `(${join.ratio.toFixed(2)}×)${spread}`;
   return `<?xml version="1.0" encoding="UTF-8"?>
 <svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="system-ui, -apple-system, Segoe UI, Helvetica, Arial, sans-serif">
 <title>${escapeXml(`Key distribution: ${subtitle}`)}</title>

@@ -121,6 +121,11 @@ export class KetamaRing implements HashRing {
     return this.locate(0, crc32String(key));
   }
 
+  keyHash(key: string, out: Uint32Array): void {
+    out[0] = 0;
+    out[1] = crc32String(key);
+  }
+
   memberAt(position: number): number {
     return this.owners[position]!;
   }

@@ -614,7 +614,7 @@ describe('config fields with wrong types and out-of-range values', () => {
     const [server] = await startHelloServers(1);
     try {
       const bad: Record<string, unknown>[] = [
-        { algorithm: 'rendezvous' },
+        { algorithm: 'jump_hash' },
         { vnodes: 0 },
         { vnodes: '12x' },
         { minRingSize: 10, maxRingSize: 5 },
