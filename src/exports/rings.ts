@@ -17,13 +17,18 @@ export {
 } from '../rings/distribution';
 export {
   buildRing,
+  capRingSizes,
   crc32String,
   createRingBuilder,
   DEFAULT_MAX_RING_SIZE,
   DEFAULT_MIN_RING_SIZE,
+  DEFAULT_RING_SIZE_CAP,
   DEFAULT_TABLE_SIZE,
   DEFAULT_VNODES,
   formatUint64Decimal,
+  KETAMA_POINT_BUDGET,
+  ketamaPointCounts,
+  MAX_TABLE_SIZE,
   parseUint64Decimal,
   RING_ALGORITHMS,
   rendezvousDraw,

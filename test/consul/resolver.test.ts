@@ -22,10 +22,17 @@ function uri(target: string): grpc.experimental.GrpcUri {
   return { scheme: 'consul', authority: m[1], path: m[2]! };
 }
 
-/** Starts a resolver on `target`, marking the constructor as a synchronous section. */
+/**
+ * Starts a resolver on `target` as grpc-js does (constructor, then updateResolution()), marking both
+ * as a synchronous section.
+ */
 function startResolver(target: string, options: grpc.ChannelOptions = {}) {
   const recorder = new ResolutionRecorder();
-  const resolver = recorder.sync(() => new ConsulResolver(uri(target), recorder.listener, options));
+  const resolver = recorder.sync(() => {
+    const created = new ConsulResolver(uri(target), recorder.listener, options);
+    created.updateResolution();
+    return created;
+  });
   return { recorder, resolver };
 }
 
@@ -281,7 +288,9 @@ describe('consul resolver against the double', { skip: NEEDS_DOUBLE }, () => {
     const ms = Date.now() - t0;
     assert.ok(ms < 500, `socket closed after ${ms} ms`);
     add('b', 1002);
-    // Nothing to wait on for "no further request": watch a short window.
+    // Nothing to wait on for "no further request": watch a short window. A query loop that
+    // survived destroy() would ask again at once (its token bucket still holds a burst), so 300 ms
+    // is ample.
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(healthRequests(double, service).length, before, 'no query after destroy');
     assert.equal(recorder.results.length, 1, 'no listener call after destroy');
@@ -320,7 +329,11 @@ describe('consul resolver against the double', { skip: NEEDS_DOUBLE }, () => {
         [CONSUL_TOKEN_OPTION]: createConsulToken('noread'),
       });
       const empty = await noRead.recorder.waitFor(() => true, 'answer for a token without read rights');
-      assert.deepEqual(empty.endpoints, [], 'an empty list is reported as such');
+      // An empty answer fails calls at once, naming the service and the agent.
+      assert.equal(
+        empty.error?.details,
+        `consul://${acl.address}/${service}: no passing instances of service "${service}" in Consul at http://${acl.address}`,
+      );
       noRead.resolver.destroy();
     } finally {
       await acl.stop();

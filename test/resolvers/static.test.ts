@@ -85,10 +85,8 @@ describe('StaticResolver', () => {
     resolver.destroy();
   });
 
-  it('resolves hostnames (one endpoint per entry, keyed by the entry) and rate-limits lookups', async () => {
-    const { resolver, updates } = resolverFor('localhost:5003,127.0.0.1:5004', {
-      'grpc.dns_min_time_between_resolutions_ms': 200,
-    });
+  it('resolves hostnames: one endpoint per entry, keyed by the entry', async () => {
+    const { resolver, updates } = resolverFor('localhost:5003,127.0.0.1:5004');
     resolver.updateResolution();
     await waitFor(() => updates.length === 1, 'the lookup');
     const [local, ip] = updates[0]!.endpoints! as (grpc.experimental.Endpoint & { hashKey?: string })[];
@@ -97,13 +95,67 @@ describe('StaticResolver', () => {
     for (const a of local!.addresses)
       assert.match(grpc.experimental.subchannelAddressToString(a), /^(127\.0\.0\.1|\[::1\]):5003$/);
     assert.equal(ip!.hashKey, undefined);
-    // A second request within the minimum interval waits; the result is unchanged, so nothing is pushed.
-    resolver.updateResolution();
-    resolver.updateResolution();
-    // No event marks "looked up again, nothing changed": wait past the interval, then check.
-    await new Promise((r) => setTimeout(r, 400));
-    assert.equal(updates.length, 1);
     resolver.destroy();
+  });
+
+  it('rate-limits lookups: a re-resolution within the minimum interval waits for its end, and requests coalesce', async () => {
+    const MIN_INTERVAL_MS = 200;
+    /** When each lookup started (performance.now()), and a waiter for the next one. */
+    const lookupsAt: number[] = [];
+    let onLookup: (() => void) | null = null;
+    // The resolver's timer is unref'd (it must not hold a process open), so the wait holds a ref'd
+    // timer of its own, which also bounds it.
+    const nextLookup = () =>
+      new Promise<void>((resolve, reject) => {
+        const guard = setTimeout(() => reject(new Error('no lookup within 5 s')), 5000);
+        onLookup = () => {
+          clearTimeout(guard);
+          resolve();
+        };
+      });
+    const countingLookup = async (): Promise<string[]> => {
+      lookupsAt.push(performance.now());
+      onLookup?.();
+      return ['127.0.0.1'];
+    };
+    const updates: Update[] = [];
+    const resolver = new StaticResolver(
+      { scheme: 'static', authority: '', path: 'backend.test:5005' },
+      (list) => {
+        updates.push(
+          list.ok
+            ? { endpoints: list.value, note: '' }
+            : { error: list.error as grpc.StatusObject, note: '' },
+        );
+        return true;
+      },
+      { 'grpc.dns_min_time_between_resolutions_ms': MIN_INTERVAL_MS },
+      countingLookup,
+    );
+    try {
+      resolver.updateResolution();
+      await waitFor(() => updates.length === 1, 'the first lookup pushed its list');
+      // The channel asks again at once (a connection dropped), three times: one lookup, deferred
+      // until the interval since the first lookup has passed.
+      const second = nextLookup();
+      resolver.updateResolution();
+      resolver.updateResolution();
+      resolver.updateResolution();
+      assert.equal(lookupsAt.length, 1, 'no lookup within the interval');
+      await second;
+      const gap = lookupsAt[1]! - lookupsAt[0]!;
+      // Timers never fire early; 1 ms allows for performance.now() against the timer's rounding.
+      assert.ok(gap >= MIN_INTERVAL_MS - 1, `second lookup ${gap.toFixed(1)} ms after the first`);
+      // The three requests made one lookup. No event marks "no further lookup": a leaked one would
+      // run at the end of the next interval, or when the resolver's token bucket (1/s after a
+      // burst of 2) allows, so watch until 1 s plus one interval after the second lookup.
+      await new Promise((resolve) => setTimeout(resolve, 1000 + MIN_INTERVAL_MS));
+      assert.equal(lookupsAt.length, 2, 'the coalesced requests made one lookup');
+      // The list did not change, so nothing more was pushed.
+      assert.equal(updates.length, 1);
+    } finally {
+      resolver.destroy();
+    }
   });
 
   it('reports a hostname that does not resolve, naming it; later keeps the last good addresses', async () => {

@@ -38,8 +38,10 @@ class StaticAdapter implements ResolverAdapter {
     const option = channelOptions['grpc.dns_min_time_between_resolutions_ms'];
     const minInterval =
       typeof option === 'number' && option >= 0 ? option : DEFAULT_MIN_TIME_BETWEEN_LOOKUPS_MS;
-    // Look up again only when the channel asks, and at most once per interval, like grpc-js's DNS resolver.
-    this.schedule = { minRefetchIntervalMs: minInterval, requestsPerSecond: 1, burst: 2 };
+    // Look up again only when the channel asks, and at most once per interval, like grpc-js's DNS
+    // resolver. The token bucket only guards a zero interval: it never binds at the interval's pace.
+    const requestsPerSecond = Math.max(1, 1000 / Math.max(minInterval, 1));
+    this.schedule = { minRefetchIntervalMs: minInterval, requestsPerSecond, burst: 2 };
   }
 
   async fetch(): Promise<RegistryAnswer> {

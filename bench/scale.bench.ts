@@ -1,0 +1,266 @@
+// Scale: what a resolver push costs the event loop at N = 100 … 20,000 endpoints, measured at the
+// layer a resolver calls: the channel's resolver listener, which runs the policy's whole
+// synchronous `updateAddressList` (and whatever the channel does around it), for the first list, a list with one
+// endpoint replaced, and the same list again (fresh objects, as a resolver parses them); the
+// largest event-loop delay over those pushes; our ring build alone; consistent_hash (each
+// algorithm) against grpc-js round_robin and pick_first in the same run. Each policy runs in a real
+// channel (real subchannels; the endpoints are closed loopback ports, so the connections
+// round_robin and pick_first open are refused at once). Then a real channel resolving a
+// 20,000-entry Consul answer (served by a child process): the longest event-loop stall from
+// channel creation until the policy has the list.
+// Run: npm run bench:scale      (or: npm run bench:scale -- 1000 5000, only those sizes)
+import { type ChildProcess, spawn } from 'node:child_process';
+import * as path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
+import * as grpc from '@grpc/grpc-js';
+import { register } from '../src';
+import { createRingBuilder, type RingAlgorithm } from '../src/rings';
+import { median, printTable, type Row, writeResults } from './support/table';
+
+type Endpoint = grpc.experimental.Endpoint;
+
+// `npm run bench:scale -- 1000 5000` measures only those sizes (and skips the Consul section).
+const chosenSizes = process.argv
+  .slice(2)
+  .map(Number)
+  .filter((n) => Number.isInteger(n) && n > 0);
+const SIZES = chosenSizes.length > 0 ? chosenSizes : [100, 1000, 5000, 10000, 20000];
+const ALGORITHMS: readonly RingAlgorithm[] = ['ketama', 'ring_hash', 'maglev'];
+const POLICIES: readonly { name: string; config: object; algorithm?: RingAlgorithm }[] = [
+  ...ALGORITHMS.map((algorithm) => ({
+    name: `consistent_hash ${algorithm}`,
+    config: { consistent_hash: { algorithm } },
+    algorithm,
+  })),
+  { name: 'round_robin', config: { round_robin: {} } },
+  { name: 'pick_first', config: { pick_first: {} } },
+];
+/** Pushes per measured case; fewer at the largest sizes, and fewer still for a slow policy. */
+const rounds = (n: number, firstMs: number) => (firstMs > 500 ? 3 : n >= 10000 ? 5 : 9);
+const CONSUL_SIZES = [10000, 20000] as const;
+/** round_robin is measured up to this size (see main). */
+const ROUND_ROBIN_MAX_N = 10000;
+
+const SCHEME = 'bench-scale';
+/** The listener of the resolver each bench channel made, by target path. */
+const listeners = new Map<string, grpc.experimental.ResolverListener>();
+
+/** A resolver that hands its listener to the bench, which pushes the lists itself. */
+class BenchResolver implements grpc.experimental.Resolver {
+  constructor(target: grpc.experimental.GrpcUri, listener: grpc.experimental.ResolverListener) {
+    listeners.set(target.path, listener);
+  }
+  updateResolution(): void {}
+  destroy(): void {}
+  static getDefaultAuthority(target: grpc.experimental.GrpcUri): string {
+    return target.path;
+  }
+}
+
+/** Loopback endpoint i; port 1 is closed, so a connection attempt is refused at once. */
+function endpointAt(i: number, salt = 0): Endpoint {
+  return { addresses: [{ host: `127.${1 + salt}.${(i >> 8) & 255}.${i & 255}`, port: 1 + (i >> 16) }] };
+}
+
+/** A fresh list of the n endpoints, with the first `replaced` ones swapped for others. */
+function endpointList(n: number, replaced: number): Endpoint[] {
+  const list: Endpoint[] = new Array(n);
+  for (let i = 0; i < n; i++) list[i] = endpointAt(i, i < replaced ? 100 : 0);
+  return list;
+}
+
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+interface Measured {
+  first: number;
+  changed: number;
+  same: number;
+  maxDelay: number;
+}
+
+let channels = 0;
+
+/**
+ * One policy at one size, in a real channel: each push is a call of the channel's resolver
+ * listener (what a resolver does on an answer), timed synchronously, in its own event-loop turn.
+ */
+async function measurePolicy(config: object, n: number): Promise<Measured> {
+  const name = `c${++channels}`;
+  const channel = new grpc.Channel(`${SCHEME}:///${name}`, grpc.credentials.createInsecure(), {
+    'grpc.service_config': JSON.stringify({ loadBalancingConfig: [config] }),
+    // Each channel its own subchannel pool, so that one policy's connections do not carry over.
+    'grpc.use_local_subchannel_pool': 1,
+  });
+  channel.getConnectivityState(true);
+  await nextTurn();
+  const listener = listeners.get(name);
+  if (listener === undefined) throw new Error('the channel made no resolver');
+  const push = (list: Endpoint[]): number => {
+    const started = performance.now();
+    listener(grpc.experimental.statusOrFromValue(list), {}, null, '');
+    return performance.now() - started;
+  };
+  const delay = monitorEventLoopDelay({ resolution: 1 });
+  delay.enable();
+  await nextTurn();
+  const first = push(endpointList(n, 0));
+  const count = rounds(n, first);
+  const changed: number[] = [];
+  const same: number[] = [];
+  for (let r = 1; r <= count; r++) {
+    await nextTurn();
+    changed.push(push(endpointList(n, r)));
+    await nextTurn();
+    same.push(push(endpointList(n, r)));
+  }
+  // Let work a policy deferred (connection attempts, state updates) show in the delay too.
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  delay.disable();
+  channel.close();
+  listeners.delete(name);
+  return { first, changed: median(changed), same: median(same), maxDelay: delay.max / 1e6 };
+}
+
+/** Median ms of our ring build alone (fresh builder, the same members the policy sees). */
+function ringBuildMs(algorithm: RingAlgorithm, n: number): number {
+  const members = Array.from({ length: n }, (_, i) => ({
+    id: grpc.experimental.subchannelAddressToString(endpointAt(i).addresses[0]!),
+  }));
+  const times: number[] = [];
+  for (let r = 0; r < (n >= 10000 ? 3 : 5); r++) {
+    const builder = createRingBuilder(algorithm);
+    const started = performance.now();
+    builder.build(members);
+    times.push(performance.now() - started);
+  }
+  return median(times);
+}
+
+/** Starts the Consul answer child; resolves with it and its host:port. */
+function startConsulAnswer(count: number): Promise<{ child: ChildProcess; address: string }> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(__dirname, 'support', 'consul-answer-server.ts'), String(count)],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  );
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill();
+      reject(new Error('Consul answer child did not start within 20 s'));
+    }, 20_000);
+    createInterface({ input: child.stdout! }).once('line', (line) => {
+      clearTimeout(timer);
+      resolve({ child, address: line.replace(/^listening /, '') });
+    });
+    child.once('exit', (code) => reject(new Error(`Consul answer child exited with ${code}`)));
+  });
+}
+
+/**
+ * A real channel with the Consul resolver and consistent_hash over `count` entries: the longest
+ * event-loop delay and the wall time from channel creation until the policy has applied the list.
+ * The probe is a call without a key under `missingKey: "fail"`: it waits while the channel
+ * resolves, and the policy's picker fails it at once, without connecting to any endpoint.
+ */
+async function consulAnswer(
+  agent: string,
+  algorithm: RingAlgorithm,
+): Promise<{ ms: number; maxDelay: number }> {
+  const delay = monitorEventLoopDelay({ resolution: 1 });
+  delay.enable();
+  const started = performance.now();
+  const client = new grpc.Client(`consul://${agent}/big?wait=1m`, grpc.credentials.createInsecure(), {
+    'grpc.service_config': JSON.stringify({
+      loadBalancingConfig: [{ consistent_hash: { algorithm, missingKey: 'fail' } }],
+    }),
+  });
+  const error = await new Promise<grpc.ServiceError | null>((resolve) =>
+    client.makeUnaryRequest(
+      '/bench.Probe/Call',
+      (b: Buffer) => b,
+      (b: Buffer) => b,
+      Buffer.alloc(0),
+      new grpc.Metadata(),
+      { deadline: Date.now() + 60_000 },
+      (e) => resolve(e),
+    ),
+  );
+  const ms = performance.now() - started;
+  delay.disable();
+  client.close();
+  if (error?.code !== grpc.status.INTERNAL || !/missingKey is "fail"/.test(error.details)) {
+    throw new Error(`the probe call ended with ${error?.code} ${error?.details}, not the policy's refusal`);
+  }
+  return { ms, maxDelay: delay.max / 1e6 };
+}
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  register();
+  grpc.experimental.registerResolver(SCHEME, BenchResolver);
+  const rows: Row[] = [];
+  for (const n of SIZES) {
+    const results = new Map<string, Measured>();
+    for (const policy of POLICIES) {
+      // round_robin re-creates every child per push and recounts all children on each child's
+      // state change (O(N²)): at 10,000 a push already stalls the loop for seconds.
+      if (policy.name === 'round_robin' && n > ROUND_ROBIN_MAX_N) continue;
+      results.set(policy.name, await measurePolicy(policy.config, n));
+    }
+    const roundRobin = results.get('round_robin');
+    for (const policy of POLICIES) {
+      const m = results.get(policy.name);
+      if (m === undefined) {
+        rows.push({ policy: policy.name, N: n, 'first list ms': `skipped (N > ${ROUND_ROBIN_MAX_N})` });
+        continue;
+      }
+      const row: Row = {
+        policy: policy.name,
+        N: n,
+        'first list ms': m.first,
+        'one changed ms': m.changed,
+        'same list ms': m.same,
+        'max loop delay ms': m.maxDelay,
+      };
+      if (policy.algorithm) {
+        const build = ringBuildMs(policy.algorithm, n);
+        row['ring build ms'] = build;
+        row['first / build'] = m.first / build;
+        if (roundRobin) {
+          row['rr / ours, one changed'] = roundRobin.changed / m.changed;
+          row['rr / ours, same list'] = roundRobin.same / m.same;
+        }
+      }
+      rows.push(row);
+    }
+    console.log(`N = ${n} done (${((performance.now() - started) / 1000).toFixed(1)} s)`);
+  }
+  printTable('updateAddressList (ms, median of pushes) and max event-loop delay', rows);
+
+  const consulRows: Row[] = [];
+  for (const count of chosenSizes.length > 0 ? [] : CONSUL_SIZES) {
+    const { child, address } = await startConsulAnswer(count);
+    try {
+      for (const algorithm of ALGORITHMS) {
+        const r = await consulAnswer(address, algorithm);
+        consulRows.push({
+          algorithm,
+          entries: count,
+          'answer to channel ms': r.ms,
+          'max loop delay ms': r.maxDelay,
+        });
+      }
+    } finally {
+      child.stdin!.end();
+    }
+  }
+  printTable('Consul answer through a real channel (consul resolver + consistent_hash)', consulRows);
+  const file = writeResults('scale', { updates: rows, consulAnswer: consulRows });
+  console.log(`\nwrote ${file} (${((performance.now() - started) / 1000).toFixed(1)} s)`);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
