@@ -60,7 +60,7 @@ async function connectedPolicy(
 ): Promise<{ helper: FakeChannelHelper; lb: ConsistentHashLoadBalancer; accepted: boolean }> {
   const helper = new FakeChannelHelper();
   const lb = new ConsistentHashLoadBalancer(helper);
-  const config = ConsistentHashConfig.createFromJson({ hashHeader: HEADER, connect: 'eager', ...json });
+  const config = ConsistentHashConfig.parse({ hashHeader: HEADER, connect: 'eager', ...json });
   const accepted = lb.updateAddressList(grpc.experimental.statusOrFromValue(endpoints), config, {}, '');
   await flushEvents();
   return { helper, lb, accepted };
