@@ -10,7 +10,8 @@ export interface HashKeyCallOptions extends grpc.CallOptions {
 
 /** A key as metadata accepts it: a string of printable ASCII. Returns why not, or null. */
 function keyProblem(key: unknown): string | null {
-  if (typeof key !== 'string') return `the key must be a string, got ${key === null ? 'null' : typeof key} ${show(key)}`;
+  if (typeof key !== 'string')
+    return `the key must be a string, got ${key === null ? 'null' : typeof key} ${show(key)}`;
   if (!/^[ -~]*$/.test(key)) {
     return `the key ${show(key)} has characters a header cannot carry (printable ASCII only); encode it first, e.g. with encodeURIComponent`;
   }
@@ -53,7 +54,11 @@ function failedCall(nextCall: grpc.NextCall, callOptions: grpc.InterceptorOption
     start(_metadata, listener) {
       // Asynchronously, as a real call ends: callers may not expect the callback inside the call.
       process.nextTick(() =>
-        listener.onReceiveStatus({ code: grpc.status.INVALID_ARGUMENT, details, metadata: new grpc.Metadata() }),
+        listener.onReceiveStatus({
+          code: grpc.status.INVALID_ARGUMENT,
+          details,
+          metadata: new grpc.Metadata(),
+        }),
       );
     },
     sendMessage() {},

@@ -35,7 +35,10 @@ class InvalidConfigPicker implements grpc.experimental.Picker {
  * valid one (grpc-go keeps the previous service config too), and says so at ERROR. The wrapped
  * policy is created on the first valid config.
  */
-export function configGuardedLoadBalancerClass(typeName: string, inner: LoadBalancerClass): LoadBalancerClass {
+export function configGuardedLoadBalancerClass(
+  typeName: string,
+  inner: LoadBalancerClass,
+): LoadBalancerClass {
   return class ConfigGuardedLoadBalancer implements LoadBalancer {
     private child: LoadBalancer | null = null;
     private lastValidConfig: grpc.experimental.TypedLoadBalancingConfig | null = null;
@@ -53,11 +56,23 @@ export function configGuardedLoadBalancerClass(typeName: string, inner: LoadBala
         const error = lbConfig.error.message;
         if (this.child !== null && this.lastValidConfig !== null) {
           this.logOnce(error, `invalid load-balancing config update, keeping the previous one: ${error}`);
-          return this.child.updateAddressList(endpointList, this.lastValidConfig, channelOptions, resolutionNote);
+          return this.child.updateAddressList(
+            endpointList,
+            this.lastValidConfig,
+            channelOptions,
+            resolutionNote,
+          );
         }
-        this.logOnce(error, `invalid load-balancing config; every call on the channel fails until it is fixed: ${error}`);
+        this.logOnce(
+          error,
+          `invalid load-balancing config; every call on the channel fails until it is fixed: ${error}`,
+        );
         const details = `invalid load-balancing config: ${error}`;
-        this.helper.updateState(grpc.connectivityState.TRANSIENT_FAILURE, new InvalidConfigPicker(details), details);
+        this.helper.updateState(
+          grpc.connectivityState.TRANSIENT_FAILURE,
+          new InvalidConfigPicker(details),
+          details,
+        );
         return true;
       }
       this.loggedError = null;

@@ -168,7 +168,14 @@ function readBoundedLoad(json: Record<string, unknown>, policy: string): number 
 /** Headers grpc-js writes on the HTTP/2 stream itself, below the load balancer: a picker never sees them. */
 const TRANSPORT_HEADERS = new Set(['user-agent', 'content-type', 'te']);
 /** HTTP/2 forbids connection-specific headers; Node refuses a call that carries one. */
-const CONNECTION_HEADERS = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'http2-settings']);
+const CONNECTION_HEADERS = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'upgrade',
+  'http2-settings',
+]);
 
 /** Why `header` (lowercased) cannot carry a hash key, or null if it can. */
 function unusableHeaderReason(header: string): string | null {

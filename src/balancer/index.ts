@@ -1,8 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import {
-  CONSISTENT_HASH_TYPE_NAME,
-  ConsistentHashConfig,
-} from './config';
+import { CONSISTENT_HASH_TYPE_NAME, ConsistentHashConfig } from './config';
 import { configGuardedLoadBalancerClass } from './config-guard';
 import { lazyLoadBalancerClass } from './lazy-load-balancer';
 import {
@@ -28,8 +25,8 @@ export {
   type MissingKeyMode,
 } from './config';
 export { RING_HASH_EXPERIMENTAL_TYPE_NAME } from './ring-hash-experimental-config';
-export { validateConfig } from './validate-config';
 export { endpointHashKey, endpointWeight, MAX_ENDPOINT_WEIGHT } from './ring-members';
+export { validateConfig } from './validate-config';
 
 /**
  * Registers `consistent_hash` and `ring_hash_experimental` with grpc-js. Idempotent. It does not

@@ -94,11 +94,7 @@ export class ConsistentHashPicker implements Picker {
     // rewrites INVALID_ARGUMENT from a policy to INTERNAL anyway.
     this.missingKeyResult =
       settings.missingKey === 'fail'
-        ? failure(
-            PickResultType.DROP,
-            grpc.status.INTERNAL,
-            missingKeyDetails(settings.hashHeader ?? ''),
-          )
+        ? failure(PickResultType.DROP, grpc.status.INTERNAL, missingKeyDetails(settings.hashHeader ?? ''))
         : null;
   }
 

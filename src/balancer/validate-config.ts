@@ -42,57 +42,68 @@ function knownPolicyNames(): string[] {
   return [...Object.keys(OUR_POLICIES), ...GRPC_JS_POLICIES];
 }
 
-/** Checks one `loadBalancingConfig` entry; returns its policy name. */
-function checkEntry(entry: unknown, path: string): string {
-  if (!isObject(entry)) fail(path, `an entry must be an object with one key, the policy name; got ${show(entry)}`);
+/** What an entry selects: its policy name, and the parsed settings when it is one of ours. */
+interface CheckedEntry {
+  readonly name: string;
+  readonly settings: ConsistentHashSettings | null;
+}
+
+/**
+ * Checks one `loadBalancingConfig` entry. `path` locates it in messages (`''` for an entry given on
+ * its own, whose messages then start with the policy name, as the channel's do).
+ */
+function checkEntry(entry: unknown, path: string): CheckedEntry {
+  const where = path === '' ? 'loadBalancingConfig entry' : path;
+  if (!isObject(entry))
+    fail(where, `an entry must be an object with one key, the policy name; got ${show(entry)}`);
   const keys = Object.keys(entry);
   if (keys.length !== 1) {
     fail(
-      path,
+      where,
       `an entry must have exactly one key, the policy name; got ${keys.length === 0 ? 'none' : keys.map((k) => `"${k}"`).join(', ')}` +
         (keys.length > 1 ? ' (list alternatives as separate entries, in order of preference)' : ''),
     );
   }
   const name = keys[0]!;
-  if (name in OUR_POLICIES) {
-    OUR_POLICIES[name]!(entry[name], `${path}.${name}`);
-    return name;
+  const parse = OUR_POLICIES[name];
+  if (parse !== undefined) {
+    return { name, settings: parse(entry[name], path === '' ? name : `${path}.${name}`) };
   }
-  if (!GRPC_JS_POLICIES.includes(name) && !grpc.experimental.isLoadBalancerNameRegistered(name)) {
+  const registered = grpc.experimental.isLoadBalancerNameRegistered(name);
+  if (!registered && !GRPC_JS_POLICIES.includes(name)) {
     const suggestion = closestName(name, knownPolicyNames());
     fail(
-      path,
+      where,
       `unknown load-balancing policy ${show(name)}${suggestion === null ? '' : ` (did you mean "${suggestion}"?)`}`,
     );
   }
-  if (grpc.experimental.isLoadBalancerNameRegistered(name)) {
+  if (registered) {
     try {
       grpc.experimental.parseLoadBalancingConfig(
         entry as Parameters<typeof grpc.experimental.parseLoadBalancingConfig>[0],
       );
     } catch (e) {
-      fail(path, (e as Error).message);
+      fail(where, (e as Error).message);
     }
   }
-  return name;
+  return { name, settings: null };
 }
 
 /** Checks a `loadBalancingConfig` list; returns the settings of the entry the channel would use. */
 function checkList(list: unknown, path: string): ConsistentHashSettings {
   if (!Array.isArray(list)) fail(path, `must be a list of policy entries, got ${show(list)}`);
-  const names = list.map((entry, i) => checkEntry(entry, `${path}[${i}]`));
-  const ours = names.findIndex((name) => name in OUR_POLICIES);
+  const entries = list.map((entry, i) => checkEntry(entry, `${path}[${i}]`));
+  const ours = entries.findIndex((entry) => entry.settings !== null);
   if (ours < 0) {
     fail(path, `has no "${CONSISTENT_HASH_TYPE_NAME}" or "${RING_HASH_EXPERIMENTAL_TYPE_NAME}" entry`);
   }
   if (ours > 0) {
     fail(
       `${path}[0]`,
-      `"${names[0]}" comes first, and the channel uses the first policy it knows, so "${names[ours]}" would never be used`,
+      `"${entries[0]!.name}" comes first, and the channel uses the first policy it knows, so "${entries[ours]!.name}" would never be used`,
     );
   }
-  const entry = list[ours] as Record<string, unknown>;
-  return OUR_POLICIES[names[ours]!]!(entry[names[ours]!], `${path}[${ours}].${names[ours]}`);
+  return entries[0]!.settings!;
 }
 
 /** Checks a whole service config object. */
@@ -117,12 +128,28 @@ function checkServiceConfig(config: Record<string, unknown>): ConsistentHashSett
   return checkList(config['loadBalancingConfig'], 'loadBalancingConfig');
 }
 
+/** A service config field, or a misspelling of one (and not a policy field). */
+function isServiceConfigField(key: string): boolean {
+  if (SERVICE_CONFIG_FIELDS.includes(key)) return true;
+  if (CONSISTENT_HASH_FIELDS.some((f) => f === key || snakeCase(f) === key)) return false;
+  return closestName(key, SERVICE_CONFIG_FIELDS) !== null;
+}
+
 /** Whether an object's keys are all `consistent_hash` fields, i.e. it is the policy's own config. */
 function isBarePolicyConfig(json: Record<string, unknown>): boolean {
   const fields = new Set<string>(CONSISTENT_HASH_FIELDS.flatMap((f) => [f, snakeCase(f)]));
   const keys = Object.keys(json);
-  // One key whose value is an object is an entry with a (possibly misspelt) policy name.
-  if (keys.length === 1 && !fields.has(keys[0]!) && isObject(json[keys[0]!])) return false;
+  // One snake_case key (as policy names are) or one close to a known policy name, whose value is an
+  // object: an entry with a misspelt or unknown policy name.
+  const only = keys.length === 1 ? keys[0]! : null;
+  if (
+    only !== null &&
+    !fields.has(only) &&
+    isObject(json[only]) &&
+    (/^[a-z0-9]+(_[a-z0-9]+)+$/.test(only) || closestName(only, knownPolicyNames()) !== null)
+  ) {
+    return false;
+  }
   return keys.every((key) => fields.has(key) || !(key in OUR_POLICIES));
 }
 
@@ -151,13 +178,10 @@ export function validateConfig(input: unknown): ConsistentHashSettings {
   if (Array.isArray(json)) return checkList(json, 'loadBalancingConfig');
   if (!isObject(json)) return parseConsistentHashSettings(json);
   const keys = Object.keys(json);
-  if (keys.some((key) => SERVICE_CONFIG_FIELDS.includes(key))) return checkServiceConfig(json);
-  if (keys.some((key) => key in OUR_POLICIES)) {
-    const name = checkEntry(json, 'loadBalancingConfig entry');
-    return OUR_POLICIES[name]!(json[name], name);
-  }
-  if (!isBarePolicyConfig(json)) {
-    checkEntry(json, 'loadBalancingConfig entry');
+  if (keys.some(isServiceConfigField)) return checkServiceConfig(json);
+  if (keys.some((key) => key in OUR_POLICIES) || !isBarePolicyConfig(json)) {
+    const { settings } = checkEntry(json, '');
+    if (settings !== null) return settings;
     fail(
       'loadBalancingConfig entry',
       `"${keys[0]}" is not ${CONSISTENT_HASH_TYPE_NAME} or ${RING_HASH_EXPERIMENTAL_TYPE_NAME}`,

@@ -120,4 +120,3 @@ describe('consistent_hash config', () => {
     assert.deepEqual(ConsistentHashConfig.parse(json.consistent_hash).settings, config.settings);
   });
 });
-

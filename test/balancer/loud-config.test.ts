@@ -80,7 +80,10 @@ describe('mistakes are loud on a real channel', () => {
 
   it('an invalid value fails calls the same way, for consistent_hash and ring_hash_experimental', async () => {
     for (const [config, message] of [
-      [{ consistent_hash: { affinity: 'sticky' } }, /consistent_hash: field "affinity" must be one of.*"sticky"/],
+      [
+        { consistent_hash: { affinity: 'sticky' } },
+        /consistent_hash: field "affinity" must be one of.*"sticky"/,
+      ],
       [{ ring_hash_experimental: { minRingSize: -1 } }, /ring_hash_experimental: field "minRingSize".*-1/],
       [{ ring_hash_experimental: { requestHashHeader: 'user-agent' } }, /"requestHashHeader".*"user-agent"/],
     ] as const) {
@@ -128,7 +131,11 @@ describe('mistakes are loud on a real channel', () => {
     ]) {
       await withClient([config], async (client) => {
         const outcome = await sayWithKey(client, 'x-none', undefined);
-        assert.match(outcome.serverId ?? '', /^server-\d$/, `${JSON.stringify(config)}: ${outcome.error?.details}`);
+        assert.match(
+          outcome.serverId ?? '',
+          /^server-\d$/,
+          `${JSON.stringify(config)}: ${outcome.error?.details}`,
+        );
       });
     }
   });
@@ -150,7 +157,10 @@ describe('mistakes are loud on a real channel', () => {
           next = bad;
           const outcome = await sayWithKey(client, 'x-unused', undefined);
           assert.equal(outcome.error?.code, grpc.status.INVALID_ARGUMENT, String(bad));
-          assert.match(outcome.error!.details, /createHashKeyInterceptor: keyOf gave no usable key: the key must be a string/);
+          assert.match(
+            outcome.error!.details,
+            /createHashKeyInterceptor: keyOf gave no usable key: the key must be a string/,
+          );
         }
         next = 'tenant-1';
         assert.match((await sayWithKey(client, 'x-unused', undefined)).serverId ?? '', /^server-\d$/);
@@ -179,7 +189,10 @@ describe('headers that cannot carry a key are refused at config time', () => {
   for (const [header, reason] of refused) {
     it(`refuses ${JSON.stringify(header)}, naming it`, () => {
       const named = new RegExp(`"hashHeader" cannot carry the hash key: ${JSON.stringify(header)}`);
-      assert.throws(() => validateConfig({ hashHeader: header }), (e: Error) => named.test(e.message) && reason.test(e.message));
+      assert.throws(
+        () => validateConfig({ hashHeader: header }),
+        (e: Error) => named.test(e.message) && reason.test(e.message),
+      );
       assert.throws(() => validateConfig({ ring_hash_experimental: { requestHashHeader: header } }), reason);
       assert.throws(() => withHashKey('k', header), reason);
       assert.throws(() => createHashKeyInterceptor({ header }), reason);
@@ -202,7 +215,105 @@ describe('withHashKey', () => {
         String(key),
       );
     }
-    assert.throws(() => withHashKey('josé'), (e: Error) => e instanceof TypeError && /encodeURIComponent/.test(e.message));
+    assert.throws(
+      () => withHashKey('josé'),
+      (e: Error) => e instanceof TypeError && /encodeURIComponent/.test(e.message),
+    );
     assert.deepEqual(withHashKey('alice').get(DEFAULT_HASH_HEADER), ['alice']);
   });
+});
+
+describe('validateConfig shapes', () => {
+  const serviceConfig = {
+    loadBalancingConfig: [{ consistent_hash: { hashHeader: 'x-user-id', affinity: 'strict' } }],
+    methodConfig: [{ name: [{ service: 'hello.Hello' }], timeout: '1s' }],
+  };
+
+  it('accepts a policy config, an entry, a loadBalancingConfig list, a service config object or JSON string', () => {
+    const expected = validateConfig({ hashHeader: 'x-user-id', affinity: 'strict' });
+    assert.equal(expected.affinity, 'strict');
+    assert.deepEqual(validateConfig(serviceConfig.loadBalancingConfig[0]), expected);
+    assert.deepEqual(validateConfig(serviceConfig.loadBalancingConfig), expected);
+    assert.deepEqual(
+      validateConfig([...serviceConfig.loadBalancingConfig, { round_robin: {} }]),
+      expected,
+      'a fallback after ours is fine',
+    );
+    assert.deepEqual(validateConfig(serviceConfig), expected);
+    assert.deepEqual(validateConfig(JSON.stringify(serviceConfig)), expected);
+    assert.equal(validateConfig({ ring_hash_experimental: { requestHashHeader: 'x-k' } }).hashHeader, 'x-k');
+  });
+
+  const refused: [string, unknown, RegExp][] = [
+    [
+      'a bad value inside a whole service config',
+      { loadBalancingConfig: [{ consistent_hash: { affinity: 'sticky' } }] },
+      /^loadBalancingConfig\[0\]\.consistent_hash: field "affinity" must be one of "failover", "strict", got "sticky"$/,
+    ],
+    [
+      'the same as a JSON string',
+      JSON.stringify({ loadBalancingConfig: [{ consistent_hash: { affinity: 'sticky' } }] }),
+      /^loadBalancingConfig\[0\]\.consistent_hash: field "affinity"/,
+    ],
+    [
+      'a misspelt policy name',
+      { consistent_hsh: { hashHeader: 'x' } },
+      /^loadBalancingConfig entry: unknown load-balancing policy "consistent_hsh" \(did you mean "consistent_hash"\?\)/,
+    ],
+    [
+      'a misspelt policy name in a list',
+      [{ consistent_hsh: {} }],
+      /^loadBalancingConfig\[0\]: unknown load-balancing policy "consistent_hsh" \(did you mean "consistent_hash"\?\)/,
+    ],
+    [
+      'an entry with two policy keys',
+      { consistent_hash: {}, round_robin: {} },
+      /^loadBalancingConfig entry: an entry must have exactly one key, the policy name; got "consistent_hash", "round_robin"/,
+    ],
+    [
+      'an entry with two keys in a service config',
+      { loadBalancingConfig: [{ consistent_hash: {}, ring_hash_experimental: {} }] },
+      /^loadBalancingConfig\[0\]: an entry must have exactly one key/,
+    ],
+    [
+      'an unknown field in an entry',
+      { consistent_hash: { hashheader: 'x' } },
+      /^consistent_hash: unknown field "hashheader" \(did you mean "hashHeader"\?\)/,
+    ],
+    [
+      'an unknown field in a list',
+      [{ consistent_hash: { hashHeader: 'x', missingkey: 'fail' } }],
+      /^loadBalancingConfig\[0\]\.consistent_hash: unknown field "missingkey" \(did you mean "missingKey"\?\)/,
+    ],
+    [
+      'an unknown service config field',
+      { loadBalancingConfigs: [{ consistent_hash: {} }] },
+      /^service config: unknown field "loadBalancingConfigs" \(did you mean "loadBalancingConfig"\?\)/,
+    ],
+    [
+      'a service config without our policy',
+      { loadBalancingConfig: [{ round_robin: {} }] },
+      /^loadBalancingConfig: has no "consistent_hash" or "ring_hash_experimental" entry/,
+    ],
+    [
+      'another policy before ours',
+      [{ round_robin: {} }, { consistent_hash: {} }],
+      /^loadBalancingConfig\[0\]: "round_robin" comes first.*"consistent_hash" would never be used/,
+    ],
+    [
+      'loadBalancingPolicy instead of loadBalancingConfig',
+      { loadBalancingPolicy: 'consistent_hash' },
+      /^service config: "loadBalancingPolicy" only names grpc-js's built-in policies/,
+    ],
+    ['invalid JSON', '{"loadBalancingConfig": [', /^service config: not valid JSON/],
+    ['an entry that is not an object', [42], /^loadBalancingConfig\[0\]: an entry must be an object/],
+  ];
+  for (const [what, input, message] of refused) {
+    it(`refuses ${what}, with the path of the problem`, () => {
+      assert.throws(
+        () => validateConfig(input),
+        (e: Error) => e.name === 'ConsistentHashConfigError' && message.test(e.message),
+      );
+    });
+  }
 });
