@@ -10,6 +10,7 @@ import {
   validateConfig,
   withHashKey,
 } from '../../src';
+import { freePort } from '../support/etcd-server';
 import { captureErrorLog } from '../support/grpc-log';
 import {
   createHelloClient,
@@ -104,6 +105,19 @@ describe('mistakes are loud on a real channel', () => {
         assert.match(outcome.serverId ?? '', /^server-\d$/, outcome.error?.details);
       },
     );
+  });
+
+  it('a connection error names the cause, without a dangling "Resolution note: "', async () => {
+    const port = await freePort(); // nothing listens there
+    const client = createHelloClient(`static:///127.0.0.1:${port}`, [{ consistent_hash: {} }]);
+    try {
+      const outcome = await sayWithKey(client, DEFAULT_HASH_HEADER, 'k');
+      assert.equal(outcome.error?.code, grpc.status.UNAVAILABLE);
+      assert.match(outcome.error!.details, /ECONNREFUSED/);
+      assert.doesNotMatch(outcome.error!.details, /Resolution note/);
+    } finally {
+      client.close();
+    }
   });
 
   it('a keyless call fails by default, naming the header and both ways to set it', async () => {
