@@ -120,6 +120,23 @@ describe('mistakes are loud on a real channel', () => {
     }
   });
 
+  it('static://host:port (two slashes) fails at once, pointing to the missing third slash', async () => {
+    const address = servers[0]!.address;
+    const client = createHelloClient(`static://${address}`, [{ consistent_hash: {} }]);
+    try {
+      const started = Date.now();
+      const outcome = await sayWithKey(client, DEFAULT_HASH_HEADER, 'k');
+      assert.ok(Date.now() - started < 1000);
+      assert.equal(outcome.error?.code, grpc.status.UNAVAILABLE);
+      assert.ok(
+        outcome.error!.details.includes(`write static:///${address} (three slashes)`),
+        outcome.error!.details,
+      );
+    } finally {
+      client.close();
+    }
+  });
+
   it('a keyless call fails by default, naming the header and both ways to set it', async () => {
     await withClient([{ consistent_hash: { hashHeader: 'x-user-id' } }], async (client) => {
       assert.match((await sayWithKey(client, 'x-user-id', 'alice')).serverId ?? '', /^server-\d$/);

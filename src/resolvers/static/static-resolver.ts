@@ -40,10 +40,11 @@ export class StaticResolver implements grpc.experimental.Resolver {
     this.publisher = new EndpointListPublisher(listener);
     const text = grpc.experimental.uriToString(target);
     try {
-      this.entries = parseStaticTarget(target.path);
+      this.entries = parseStaticTarget(text);
       this.hasHostnames = this.entries.some((e) => e.ipVersion === 0);
     } catch (e) {
-      this.parseError = `${(e as Error).message} (target "${text}")`;
+      const message = (e as Error).message;
+      this.parseError = message.includes(`"${text}"`) ? message : `${message} (target "${text}")`;
     }
     const option = channelOptions['grpc.dns_min_time_between_resolutions_ms'];
     this.minTimeBetweenLookupsMs =

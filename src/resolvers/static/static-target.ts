@@ -72,15 +72,24 @@ export function parseStaticTarget(target: string): StaticTargetEntry[] {
   if (list.startsWith(schemePrefix)) list = list.slice(schemePrefix.length);
   // An authority (static://authority/list) carries nothing for us. grpc-js hands over the path of
   // "static:///" (nothing after the slashes) as "///", so this applies to a bare path too.
+  let authority = '';
   if (list.startsWith('//')) {
     const slash = list.indexOf('/', 2);
+    authority = list.slice(2, slash < 0 ? undefined : slash);
     list = slash < 0 ? '' : list.slice(slash + 1);
   }
   const entries: StaticTargetEntry[] = [];
   const seen = new Set<string>();
   const raw = list.split(/[,;]/).map((s) => s.trim());
-  if (raw.every((s) => s === ''))
+  if (raw.every((s) => s === '')) {
+    if (authority !== '') {
+      // static://10.0.0.1:50051 puts the address in the authority, which the list never reads.
+      throw new StaticTargetError(
+        `static: the target "${target}" lists no addresses: "${authority}" is in the authority position (two slashes); write static:///${authority} (three slashes)`,
+      );
+    }
     throw new StaticTargetError(`static: the target "${target}" lists no addresses`);
+  }
   for (const [index, text] of raw.entries()) {
     if (text === '') throw new StaticTargetError(`static: entry ${index + 1} of "${target}" is empty`);
     const entry = parseEntry(text);
