@@ -5,7 +5,7 @@ import {
   type InvalidHashPolicyConfig,
   parseOrInvalid,
   readField,
-  readPositiveInteger,
+  readRingSize,
   requireObject,
   validateHeaderName,
   validateRingOptions,
@@ -31,7 +31,7 @@ export function parseRingHashExperimentalSettings(
   const json = requireObject(policy, raw);
   const ringOptions: { -readonly [K in keyof RingOptions]: RingOptions[K] } = {};
   for (const field of ['minRingSize', 'maxRingSize'] as const) {
-    const value = readPositiveInteger(json, policy, field);
+    const value = readRingSize(json, policy, field);
     if (value !== undefined) ringOptions[field] = value;
   }
   validateRingOptions(policy, 'ring_hash', ringOptions);
