@@ -19,7 +19,7 @@ export function checkPolicyRegisteredSoon(helper: string): void {
       'register',
       `${helper} is in use, but the consistent_hash policy is not registered with @grpc/grpc-js: call register() ` +
         'from grpc-consistent-hash once, before creating channels. Without it, a consistent_hash config is ' +
-        'skipped (grpc-js uses pick_first) and a static:///, consul:// or etcd:/// target fails with ' +
+        'skipped (grpc-js uses pick_first) and a static:, consul: or etcd: target fails with ' +
         '"Name resolution failed for target dns:static:///..."',
     );
   }).unref();
