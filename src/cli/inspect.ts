@@ -2,11 +2,13 @@ import * as grpc from '@grpc/grpc-js';
 import { ConsistentHashConfigError, type ConsistentHashSettings, validateConfig } from '../balancer';
 import { ringEndpoints } from '../balancer/ring-members';
 import type { DiscoveredEndpoint } from '../endpoint';
+import { parseGoDuration } from '../go-duration';
 import { register } from '../register';
-import { parseGoDuration } from '../resolvers/shared/go-duration';
 import { createRingBuilder } from '../rings';
+import { CandidateOrder } from '../rings/candidate-order';
 import { hashKeys } from '../rings/distribution';
 import { ringOwnership } from '../rings/ownership';
+import { keyHashBits } from '../rings/ring-options';
 import type { HashRing, RingMember } from '../rings/types';
 import { formatUint64Decimal } from '../rings/uint64';
 import { alignedTable, positionUnit } from './format';
@@ -199,10 +201,25 @@ export function membersOf(endpoints: readonly grpc.experimental.Endpoint[]): Ins
   });
 }
 
-/** The hash of a key as the balancer computes it ({@link hashKeys}), in decimal: 32 bits for ketama, 64 otherwise. */
+/** The hash of a key as the balancer computes it ({@link hashKeys}), in decimal: 32 bits for ketama and rendezvous, 64 otherwise. */
 export function keyHash(ring: HashRing, key: string): string {
   const { hi, lo } = hashKeys(ring.algorithm, [key]);
-  return ring.algorithm === 'ketama' ? String(lo[0]) : formatUint64Decimal(hi[0]!, lo[0]!);
+  return keyHashBits(ring.algorithm) === 32 ? String(lo[0]) : formatUint64Decimal(hi[0]!, lo[0]!);
+}
+
+/** How many of a key's next candidates `inspect` shows. */
+const FAILOVER_SHOWN = 3;
+
+/**
+ * The members a key's calls go to, in order, when its owner is down (failover affinity): the ring
+ * walk, or for rendezvous the score order. At most `count`, the owner not included.
+ */
+export function failoverOrder(ring: HashRing, position: number, key: string, count: number): number[] {
+  const order = new CandidateOrder(ring);
+  order.start(position, key, 0, 0, ring.memberAt(position));
+  const out: number[] = [];
+  for (let m = order.next(); m >= 0 && out.length < count; m = order.next()) out.push(m);
+  return out;
 }
 
 function formatWeight(weight: number): string {
@@ -240,10 +257,18 @@ export function formatInspection(settings: InspectSettings, resolution: Resoluti
     lines.push(
       '',
       alignedTable(
-        ['key', 'hash', 'position', 'endpoint'],
+        ['key', 'hash', 'position', 'endpoint', 'failover order'],
         settings.keys.map((key) => {
           const position = ring.locateKey(key);
-          return [key, keyHash(ring, key), String(position), members[ring.memberAt(position)]!.id];
+          return [
+            key,
+            keyHash(ring, key),
+            String(position),
+            members[ring.memberAt(position)]!.id,
+            failoverOrder(ring, position, key, FAILOVER_SHOWN)
+              .map((m) => members[m]!.id)
+              .join(', ') || '-',
+          ];
         }),
         'text',
       ),

@@ -310,9 +310,17 @@ function renderWith(report: DistributionReport, subtitle: string, detail: Detail
       detail,
       body,
     ) + 8;
+  const ownership =
+    report.algorithm === 'rendezvous'
+      ? 'expected shares exactly w/W (rendezvous)'
+      : `ring ownership max/mean ${report.ownedMaxOverMean.toFixed(2)} (exact, independent of the keys)`;
+  const spread =
+    leave.measured > 0
+      ? `; a leaver's requests spread ${leave.worstSpread.toFixed(2)}× fair share at worst`
+      : '';
   const footer =
-    `ring ownership max/mean ${report.ownedMaxOverMean.toFixed(2)} (exact, independent of the keys); ` +
-    `one backend joining moves ${pct(join.moved)} of requests, ideal ${pct(join.ideal)} (${join.ratio.toFixed(2)}×)`;
+    `${ownership}; one backend joining moves ${pct(join.moved)} of requests, ideal ${pct(join.ideal)} ` +
+    `(${join.ratio.toFixed(2)}×)${spread}`;
   const omitted = detail.ids
     ? detail.tooltips
       ? ''

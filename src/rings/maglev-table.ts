@@ -98,6 +98,10 @@ export class MaglevTable implements HashRing {
     return this.locate(out[0]!, out[1]!);
   }
 
+  keyHash(key: string, out: Uint32Array): void {
+    xxh64String(key, 0, out);
+  }
+
   memberAt(position: number): number {
     return this.owners[position]!;
   }

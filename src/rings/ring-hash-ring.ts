@@ -102,6 +102,10 @@ export class RingHashRing implements HashRing {
     return this.locate(out[0]!, out[1]!);
   }
 
+  keyHash(key: string, out: Uint32Array): void {
+    xxh64String(key, 0, out);
+  }
+
   memberAt(position: number): number {
     return this.owners[position]!;
   }

@@ -59,7 +59,7 @@ describe('consistent_hash config', () => {
   });
 
   const bad: [string, object, RegExp][] = [
-    ['algorithm', { algorithm: 'rendezvous' }, /"algorithm".*"rendezvous"/],
+    ['algorithm', { algorithm: 'jump_hash' }, /"algorithm".*"jump_hash"/],
     ['hashHeader type', { hashHeader: 42 }, /"hashHeader".*42/],
     ['hashHeader -bin', { hashHeader: 'x-key-bin' }, /"hashHeader".*"x-key-bin".*binary \(-bin\)/],
     ['hashHeader chars', { hashHeader: 'x key' }, /"hashHeader".*"x key".*not a valid header name/],

@@ -106,9 +106,9 @@ describe('route command', () => {
     ['a missing algorithm', ['--backends', 'a'], '', /--algorithm is required/],
     [
       'an unknown algorithm',
-      ['--algorithm', 'rendezvous', '--backends', 'a'],
+      ['--algorithm', 'jump_hash', '--backends', 'a'],
       '',
-      /--algorithm must be one of .* got 'rendezvous'/,
+      /--algorithm must be one of .* got 'jump_hash'/,
     ],
     ['an empty backend list', ['--algorithm', 'ketama', '--backends', ''], '', /--backends is empty/],
     [

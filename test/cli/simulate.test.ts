@@ -285,7 +285,7 @@ describe('simulate command', () => {
 
   for (const [args, message] of [
     [['--backends', '3'], /--algorithm is required/],
-    [['--algorithm', 'rendezvous', '--backends', '3'], /--algorithm must be one of/],
+    [['--algorithm', 'jump_hash', '--backends', '3'], /--algorithm must be one of/],
     [['--algorithm', 'ketama'], /--backends is required/],
     [['--algorithm', 'ketama', '--backends', '0'], /--backends must be an integer in \[1, 100000\], got '0'/],
     [['--algorithm', 'ketama', '--backends', 'a:1,a:1'], /lists 'a:1' twice/],
