@@ -32,13 +32,17 @@ class InvalidConfigPicker implements grpc.experimental.Picker {
  * Wraps the policy so that an invalid config (an {@link InvalidHashPolicyConfig}) puts the channel
  * in TRANSIENT_FAILURE, its calls failing with UNAVAILABLE and the error, logged once at ERROR, as
  * grpc-go treats an invalid service config. After a valid config, an invalid update keeps the last
- * valid one (grpc-go keeps the previous service config too), and says so at ERROR. The wrapped
- * policy is created on the first valid config.
+ * valid one (grpc-go keeps the previous service config too), and says so at ERROR.
+ *
+ * The policy itself is created on the first valid config, and its class is loaded (`load`, a
+ * `require`) only then: registering costs only the small config class, and the policy, its pickers
+ * and the rings load when a channel first uses them.
  */
 export function configGuardedLoadBalancerClass(
   typeName: string,
-  inner: LoadBalancerClass,
+  load: () => LoadBalancerClass,
 ): LoadBalancerClass {
+  let policyClass: LoadBalancerClass | undefined;
   return class ConfigGuardedLoadBalancer implements LoadBalancer {
     private child: LoadBalancer | null = null;
     private lastValidConfig: grpc.experimental.TypedLoadBalancingConfig | null = null;
@@ -77,7 +81,8 @@ export function configGuardedLoadBalancerClass(
       }
       this.loggedError = null;
       this.lastValidConfig = lbConfig;
-      this.child ??= new inner(this.helper);
+      policyClass ??= load();
+      this.child ??= new policyClass(this.helper);
       return this.child.updateAddressList(endpointList, lbConfig, channelOptions, resolutionNote);
     }
 

@@ -1,7 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { CONSISTENT_HASH_TYPE_NAME, ConsistentHashConfig } from './config';
 import { configGuardedLoadBalancerClass } from './config-guard';
-import { lazyLoadBalancerClass } from './lazy-load-balancer';
 import {
   RING_HASH_EXPERIMENTAL_TYPE_NAME,
   RingHashExperimentalConfig,
@@ -40,7 +39,7 @@ export function registerConsistentHashPolicy(): void {
     CONSISTENT_HASH_TYPE_NAME,
     configGuardedLoadBalancerClass(
       CONSISTENT_HASH_TYPE_NAME,
-      lazyLoadBalancerClass(() => loadBalancers().ConsistentHashLoadBalancer),
+      () => loadBalancers().ConsistentHashLoadBalancer,
     ),
     ConsistentHashConfig,
   );
@@ -48,7 +47,7 @@ export function registerConsistentHashPolicy(): void {
     RING_HASH_EXPERIMENTAL_TYPE_NAME,
     configGuardedLoadBalancerClass(
       RING_HASH_EXPERIMENTAL_TYPE_NAME,
-      lazyLoadBalancerClass(() => loadBalancers().RingHashExperimentalLoadBalancer),
+      () => loadBalancers().RingHashExperimentalLoadBalancer,
     ),
     RingHashExperimentalConfig,
   );

@@ -13,7 +13,11 @@ import {
   register,
   validateConfig,
 } from '../../src';
-import { ConsistentHashConfig, InvalidHashPolicyConfig } from '../../src/balancer/config';
+import {
+  CONSISTENT_HASH_FIELDS,
+  ConsistentHashConfig,
+  InvalidHashPolicyConfig,
+} from '../../src/balancer/config';
 import { ConsistentHashLoadBalancer } from '../../src/balancer/load-balancer';
 import { RingHashExperimentalConfig } from '../../src/balancer/ring-hash-experimental-config';
 import type { DiscoveredEndpoint } from '../../src/endpoint';
@@ -39,18 +43,7 @@ import {
 const HEADER = 'x-user-id';
 const { PickResultType } = grpc.experimental;
 const ALGORITHMS: readonly RingAlgorithm[] = ['ketama', 'ring_hash', 'maglev'];
-const CONFIG_FIELDS = [
-  'algorithm',
-  'vnodes',
-  'minRingSize',
-  'maxRingSize',
-  'tableSize',
-  'hashHeader',
-  'missingKey',
-  'affinity',
-  'connect',
-  'boundedLoad',
-] as const;
+const CONFIG_FIELDS = CONSISTENT_HASH_FIELDS;
 const snake = (field: string) => field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 
 /** A real `ConsistentHashLoadBalancer` over fake subchannels, every endpoint connected (eager). */
