@@ -39,6 +39,10 @@ describe('parseStaticTarget', () => {
 
   const bad: [string, RegExp][] = [
     ['static:///', /lists no addresses/],
+    [
+      'static://10.0.0.1:50051',
+      /"10\.0\.0\.1:50051" is in the authority position.*write static:\/\/\/10\.0\.0\.1:50051 \(three slashes\)/,
+    ],
     ['127.0.0.1', /entry "127.0.0.1" has no port/],
     ['127.0.0.1:1,,127.0.0.1:2', /entry 2 is empty/],
     ['127.0.0.1:0', /bad port "0"/],
