@@ -56,6 +56,15 @@ function failure(type: grpc.experimental.PickResultType, code: grpc.status, deta
 
 const UINT32 = 0x1_0000_0000;
 
+/** Why a keyless call failed (missingKey "fail"), and the two ways to give calls a key. */
+export function missingKeyDetails(header: string): string {
+  return (
+    `consistent_hash: the call has no "${header}" header, so it has no hash key (missingKey is "fail"). ` +
+    `Set the key per call with withHashKey(key, "${header}") as the call's metadata, or for every call with ` +
+    `createHashKeyInterceptor({ header: "${header}" }); or set missingKey: "random" to spread keyless calls`
+  );
+}
+
 /**
  * Routes each call by the hash of its key header to a ring position, then to the member there.
  * Failover (A42/A61): READY → that child; IDLE → connect, queue; CONNECTING → queue;
@@ -85,11 +94,7 @@ export class ConsistentHashPicker implements Picker {
     // rewrites INVALID_ARGUMENT from a policy to INTERNAL anyway.
     this.missingKeyResult =
       settings.missingKey === 'fail'
-        ? failure(
-            PickResultType.DROP,
-            grpc.status.INTERNAL,
-            `consistent_hash: the call has no "${settings.hashHeader}" header, and missingKey is "fail"`,
-          )
+        ? failure(PickResultType.DROP, grpc.status.INTERNAL, missingKeyDetails(settings.hashHeader ?? ''))
         : null;
   }
 

@@ -40,25 +40,6 @@ export interface InspectSettings {
   readonly timeoutMs: number;
 }
 
-/** Picks the policy config out of a service config (`{ loadBalancingConfig: [...] }`), if it is one. */
-function policyConfigOf(json: unknown): unknown {
-  if (json === null || typeof json !== 'object' || Array.isArray(json)) return json;
-  const list = (json as Record<string, unknown>).loadBalancingConfig;
-  if (!Array.isArray(list)) return json;
-  const entry = list.find(
-    (e) =>
-      e !== null &&
-      typeof e === 'object' &&
-      ('consistent_hash' in (e as object) || 'ring_hash_experimental' in (e as object)),
-  );
-  if (entry === undefined) {
-    throw new UsageError(
-      '--config: its loadBalancingConfig has no consistent_hash or ring_hash_experimental entry',
-    );
-  }
-  return entry;
-}
-
 /** Parses `--timeout`: a Go-style duration (`5s`, `500ms`) or a number of seconds. */
 function parseTimeout(text: string): number {
   const ms = /^[0-9]+(\.[0-9]+)?$/.test(text) ? Number(text) * 1000 : parseGoDuration(text);
@@ -99,7 +80,8 @@ export function parseInspectArgs(argv: readonly string[]): InspectSettings | nul
         throw new UsageError(`--config is not valid JSON: ${(err as Error).message}`);
       }
     }
-    config = validateConfig(policyConfigOf(json));
+    // A policy config, an entry, a loadBalancingConfig list or a whole service config.
+    config = validateConfig(json);
   } catch (err) {
     if (err instanceof ConsistentHashConfigError) throw new UsageError(`--config: ${err.message}`);
     throw err;
@@ -200,17 +182,20 @@ export interface InspectedMember {
   readonly id: string;
   readonly addresses: readonly string[];
   readonly weight: number;
+  /** The weight the endpoints asked for; above `weight` when the balancer clamped it. */
+  readonly requestedWeight: number;
   readonly tags: readonly string[];
 }
 
 /** The ring members the balancer builds from these endpoints ({@link ringEndpoints}), with what is printed of each. */
 export function membersOf(endpoints: readonly grpc.experimental.Endpoint[]): InspectedMember[] {
-  return ringEndpoints(endpoints).map(({ endpoint, hashKey, weight }) => {
+  return ringEndpoints(endpoints).map(({ endpoint, hashKey, weight, requestedWeight }) => {
     const tags = (endpoint as DiscoveredEndpoint).tags;
     return {
       id: hashKey,
       addresses: endpoint.addresses.map((a) => grpc.experimental.subchannelAddressToString(a)),
       weight,
+      requestedWeight,
       tags: Array.isArray(tags) ? tags.map(String) : [],
     };
   });
@@ -237,6 +222,10 @@ export function failoverOrder(ring: HashRing, position: number, key: string, cou
   return out;
 }
 
+function formatWeight(weight: number): string {
+  return String(Number(weight.toFixed(6)));
+}
+
 /** The printed report for a resolution. */
 export function formatInspection(settings: InspectSettings, resolution: Resolution): string {
   const members = membersOf(resolution.endpoints);
@@ -255,7 +244,9 @@ export function formatInspection(settings: InspectSettings, resolution: Resoluti
       members.map((m, i) => [
         m.id,
         m.addresses.join(','),
-        String(Number(m.weight.toFixed(6))),
+        m.requestedWeight > m.weight
+          ? `${formatWeight(m.weight)} (clamped from ${formatWeight(m.requestedWeight)})`
+          : formatWeight(m.weight),
         m.tags.length > 0 ? m.tags.join(',') : '-',
         `${(shares[i]! * 100).toFixed(2)}%`,
       ]),

@@ -35,6 +35,8 @@ export interface RouteSettings {
   readonly members: readonly RingMember[];
   readonly options: RingOptions;
   readonly keyFormat: 'raw' | 'string';
+  /** Weights clamped as the balancer clamps them, one line each, for stderr. */
+  readonly clampedWeights: readonly string[];
 }
 
 /** Parses and validates `route` arguments; throws a UsageError naming the problem. Returns null for --help. */
@@ -48,14 +50,17 @@ export function parseRouteArgs(argv: readonly string[]): RouteSettings | null {
   const backendsText = values['backends'] as string | undefined;
   if (backendsText === undefined)
     throw new UsageError('--backends is required (comma-separated host:port list)');
-  const members = applyWeightsFlag(parseBackendList(backendsText), values['weights'] as string | undefined);
+  const { members, clamped } = applyWeightsFlag(
+    parseBackendList(backendsText),
+    values['weights'] as string | undefined,
+  );
   const options = parseRingOptionFlags(values, algorithm);
 
   const keyFormat = (values['key-format'] as string | undefined) ?? 'string';
   if (keyFormat !== 'raw' && keyFormat !== 'string') {
     throw new UsageError(`--key-format must be raw or string, got '${keyFormat}'`);
   }
-  return { algorithm, members, options, keyFormat };
+  return { algorithm, members, options, keyFormat, clampedWeights: clamped };
 }
 
 /**
@@ -141,6 +146,7 @@ export const routeCommand: Subcommand = {
       process.stdout.write(`${HELP}\n`);
       return 0;
     }
+    for (const line of settings.clampedWeights) process.stderr.write(`grpc-consistent-hash route: ${line}\n`);
     process.stdin.setEncoding('utf8');
     await routeStream(settings, process.stdin, process.stdout);
     return 0;

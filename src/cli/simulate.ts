@@ -75,6 +75,8 @@ export interface SimulateSettings {
   readonly seed: string;
   readonly leaving: 'all' | number;
   readonly svg: string | null;
+  /** Weights clamped as the balancer clamps them, one line each, for stderr. */
+  readonly clampedWeights: readonly string[];
 }
 
 function parseNumber(flag: string, text: string): number {
@@ -109,7 +111,10 @@ export function parseSimulateArgs(argv: readonly string[]): SimulateSettings | n
   if (backendsText === undefined) {
     throw new UsageError('--backends is required (a count, or a comma-separated host:port list)');
   }
-  const members = applyWeightsFlag(parseBackends(backendsText), values['weights'] as string | undefined);
+  const { members, clamped } = applyWeightsFlag(
+    parseBackends(backendsText),
+    values['weights'] as string | undefined,
+  );
   const options = parseRingOptionFlags(values, algorithm);
 
   const keysText = values.keys as string | undefined;
@@ -172,6 +177,7 @@ export function parseSimulateArgs(argv: readonly string[]): SimulateSettings | n
     seed,
     leaving,
     svg,
+    clampedWeights: clamped,
   };
 }
 
@@ -297,6 +303,8 @@ export const simulateCommand: Subcommand = {
       process.stdout.write(`${HELP}\n`);
       return 0;
     }
+    for (const line of settings.clampedWeights)
+      process.stderr.write(`grpc-consistent-hash simulate: ${line}\n`);
     const progress = createProgress(process.stderr, 'simulate');
     let report: DistributionReport;
     try {

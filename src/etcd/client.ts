@@ -1,4 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
+import { withoutEmptyResolutionNote } from '../grpc-message';
 import { trace } from '../trace';
 import type { ResolvedEtcdConnection } from './connection-options';
 import {
@@ -370,7 +371,7 @@ export class EtcdClient {
     const code = error.code;
     const name = grpc.status[code] ?? String(code);
     return new EtcdError(
-      `etcd ${this.connection.endpoints[index]} ${method}: ${name}: ${error.details}`,
+      `etcd ${this.connection.endpoints[index]} ${method}: ${name}: ${withoutEmptyResolutionNote(error.details)}`,
       code,
     );
   }

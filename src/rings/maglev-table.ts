@@ -1,4 +1,3 @@
-import { compareUtf8 } from './compare-ids';
 import { IdOrder } from './id-order';
 import { checkMembers } from './ring-options';
 import type { HashRing, RingBuilder, RingMember } from './types';

@@ -125,7 +125,7 @@ describe('inspect command', () => {
         'inspect',
         TARGET,
         '--config',
-        '{"loadBalancingConfig":[{"round_robin":{}},{"ring_hash_experimental":{"minRingSize":32,"maxRingSize":64}}]}',
+        '{"loadBalancingConfig":[{"ring_hash_experimental":{"minRingSize":32,"maxRingSize":64}},{"round_robin":{}}]}',
       ]),
     );
     assert.match(service.ring, /^ring: ring_hash, 2 endpoints, 32 entries/);
