@@ -37,7 +37,7 @@ const POLICIES: readonly { name: string; config: object; algorithm?: RingAlgorit
   { name: 'pick_first', config: { pick_first: {} } },
 ];
 /** Pushes per measured case; fewer at the largest sizes, and fewer still for a slow policy. */
-const rounds = (n: number, firstMs: number) => (firstMs > 500 ? 3 : n >= 10000 ? 5 : 9);
+const rounds = (n: number, firstMs: number) => (firstMs > 2000 ? 1 : firstMs > 500 ? 3 : n >= 10000 ? 5 : 9);
 const CONSUL_SIZES = [10000, 20000] as const;
 /** round_robin is measured up to this size (see main). */
 const ROUND_ROBIN_MAX_N = 10000;

@@ -101,7 +101,7 @@ describe('etcd: a member cut off from its peers', () => {
       );
     } finally {
       resolver.destroy();
-      cluster.heal();
+      await cluster.heal();
     }
   });
 });

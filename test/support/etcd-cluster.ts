@@ -72,9 +72,28 @@ export class EtcdCluster {
     });
   }
 
-  /** Ends every partition. */
-  heal(): void {
+  /**
+   * Ends every partition, then waits (bounded) until every member serves a linearizable read again:
+   * the member that was cut off comes back with a higher term and forces an election (etcd 3.4 has
+   * no pre-vote by default), during which the cluster has no leader.
+   */
+  async heal(timeoutMs = 20_000): Promise<void> {
     for (const proxy of this.proxies) proxy.block(() => false);
+    const deadline = Date.now() + timeoutMs;
+    for (const member of this.members) {
+      for (;;) {
+        const admin = new EtcdAdmin(member.endpoint);
+        try {
+          await admin.call('KV', 'Range', { key: Buffer.from('gch-probe') }, 1000);
+          break;
+        } catch (error) {
+          if (Date.now() > deadline) throw new Error(`etcd cluster not healthy after healing: ${error}`);
+          await new Promise((r) => setTimeout(r, 100));
+        } finally {
+          admin.close();
+        }
+      }
+    }
   }
 
   /** Stops every member and proxy and removes the data dirs. */

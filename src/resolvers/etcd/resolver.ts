@@ -26,7 +26,7 @@ function readBackoffOption(options: grpc.ChannelOptions, key: string): number | 
 }
 
 /** An etcd failure as the lifecycle's error: "no leader" and auth problems are refusals, the rest unreachability. */
-function toResolverError(target: string, error: Error): ResolverError {
+function etcdFailure(target: string, error: Error): ResolverError {
   const code =
     error instanceof EtcdError &&
     error.code !== undefined &&
@@ -70,6 +70,8 @@ class EtcdAdapter implements ResolverAdapter {
     this.schedule = {
       initialBackoffMs,
       maxBackoffMs: Math.max(initialBackoffMs, readBackoffOption(options, ETCD_MAX_BACKOFF_OPTION) ?? 10_000),
+      // A compaction restarts the watch at once (the burst covers it); a watch that keeps ending
+      // degrades into two restarts a second at most.
       requestsPerSecond: 2,
       burst: 3,
     };
@@ -91,7 +93,7 @@ class EtcdAdapter implements ResolverAdapter {
     let closed = false;
     let watch: EtcdWatch | undefined;
     const fail = (error: Error) => {
-      if (!closed) sink.end(toResolverError(this.target, error));
+      if (!closed) sink.end(etcdFailure(this.target, error));
     };
     const publish = (note: string) => {
       sink.update({

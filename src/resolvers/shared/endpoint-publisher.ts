@@ -19,6 +19,8 @@ export class EndpointListPublisher {
   private current: string | null = null;
   /** Numbers pushes, fails and forgets, so that a deferred push that was superseded is dropped. */
   private sequence = 0;
+  /** Details of the error the channel has now from us; null when none. */
+  private currentError: string | null = null;
 
   constructor(private readonly listener: grpc.experimental.ResolverListener) {}
 
@@ -37,6 +39,7 @@ export class EndpointListPublisher {
     const fingerprint = endpointListFingerprint(endpoints);
     if (fingerprint === this.current) return false;
     this.current = fingerprint;
+    this.currentError = null;
     const sequence = ++this.sequence;
     setImmediate(() => {
       if (sequence !== this.sequence) return;
@@ -47,10 +50,13 @@ export class EndpointListPublisher {
 
   /**
    * Fails the channel's calls with UNAVAILABLE and `details`. The error replaces any list the
-   * channel had, so the next list is pushed even if it equals the last one.
+   * channel had, so the next list is pushed even if it equals the last one. The same error is not
+   * sent twice in a row.
    */
   fail(details: string, note: string): void {
+    if (this.current === null && this.currentError === details) return;
     this.current = null;
+    this.currentError = details;
     this.sequence++;
     this.listener(
       grpc.experimental.statusOrFromError({ code: grpc.status.UNAVAILABLE, details }),
@@ -63,6 +69,7 @@ export class EndpointListPublisher {
   /** Forgets what was pushed (the resolver was destroyed; a restart pushes afresh). */
   forget(): void {
     this.current = null;
+    this.currentError = null;
     this.sequence++;
   }
 }
