@@ -158,6 +158,9 @@ export async function resolveOnce(target: string, timeoutMs: number): Promise<Re
     else settle(new ResolutionError(endpointList.error.details || note || 'resolution failed'));
     return true;
   };
+  // The command reports the resolver's error itself, on one line; grpc-js's ERROR log of the same
+  // mistake (which a channel's user needs) would repeat it. GRPC_VERBOSITY, when set, still rules.
+  if (process.env['GRPC_VERBOSITY'] === undefined) grpc.setLogVerbosity(grpc.logVerbosity.NONE);
   const create = (u: grpc.experimental.GrpcUri) => grpc.experimental.createResolver(u, listener, {});
   try {
     resolver = create(uri);
@@ -304,7 +307,11 @@ export const inspectCommand: Subcommand = {
       return 0;
     } catch (err) {
       if (err instanceof ResolutionError) {
-        process.stderr.write(`grpc-consistent-hash inspect: ${settings.target}: ${err.message}\n`);
+        // Our resolvers' errors start with the target already (`<target>: <reason>`).
+        const text = err.message.startsWith(`${settings.target}: `)
+          ? err.message
+          : `${settings.target}: ${err.message}`;
+        process.stderr.write(`grpc-consistent-hash inspect: ${text}\n`);
         process.exitCode = 1;
         forceExit();
         return 1;
