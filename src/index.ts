@@ -3,7 +3,8 @@
  *
  * The main entry point stays small, so that requiring it costs next to nothing next to grpc-js:
  * `register()`, the policy's API and the `static:` resolver's. The rest lives in subpath entry
- * points: `grpc-consistent-hash/consul`, `grpc-consistent-hash/etcd`, `grpc-consistent-hash/rings`.
+ * points: `grpc-consistent-hash/consul`, `grpc-consistent-hash/etcd`,
+ * `grpc-consistent-hash/kubernetes`, `grpc-consistent-hash/rings`.
  * @packageDocumentation
  */
 
