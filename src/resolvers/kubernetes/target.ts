@@ -113,7 +113,14 @@ function parsePort(text: string | undefined, fail: (why: string) => never): Port
   return { kind: 'name', name };
 }
 
-/** `<service>.<namespace>:<port>` as written, for the channel's default :authority. */
+/**
+ * The channel's default :authority: `<service>[.<namespace>]` as written, with the port when it is
+ * a number. A port name cannot be in an authority (grpc-js builds a URL from it).
+ */
 export function kubernetesDefaultAuthority(target: grpc.experimental.GrpcUri): string {
-  return target.path;
+  const colon = target.path.lastIndexOf(':');
+  let host = colon < 0 ? target.path : target.path.slice(0, colon);
+  const port = colon < 0 ? '' : target.path.slice(colon + 1);
+  if (target.authority) host = `${host}.${target.authority}`;
+  return /^\d+$/.test(port) ? `${host}:${port}` : host;
 }
