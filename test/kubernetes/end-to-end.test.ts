@@ -11,13 +11,7 @@ import {
   KUBERNETES_IDENTITY_OPTION,
   KUBERNETES_KUBECONFIG_OPTION,
 } from '../../src/resolvers/kubernetes/target';
-import {
-  createHelloClient,
-  type HelloClient,
-  sayWithKey,
-  startBackgroundCalls,
-  waitFor,
-} from '../support/hello-servers';
+import { createHelloClient, sayWithKey, startBackgroundCalls, waitFor } from '../support/hello-servers';
 import { expectedOwners, ownerProbe } from '../support/key-owners';
 import {
   type KubernetesUnderTest,
