@@ -21,7 +21,7 @@ const BOUNDED_LOAD = 1.25;
 /** Members removed one at a time per case (spread evenly); all of them up to this N. */
 const LEAVING = 50;
 const SEED = 1;
-/** For the comparison with DESIGN §2: random address sets per (algorithm, N). */
+/** For the comparison with the typical figures (docs/rings.md): random address sets per (algorithm, N). */
 const ADDRESS_SETS = 20;
 const SET_REQUESTS = 20_000;
 const SET_LEAVING = 10;
@@ -60,8 +60,8 @@ function caseRow(report: DistributionReport, keys: string, bounded: string, ms: 
   };
 }
 
-/** DESIGN §2's measured figures, for the comparison. */
-const DESIGN: Record<RingAlgorithm, { 10: string; 50: string; moved: string }> = {
+/** Typical figures measured over random address sets (docs/rings.md), for the comparison. */
+const TYPICAL: Record<RingAlgorithm, { 10: string; 50: string; moved: string }> = {
   ketama: { 10: '0.11, 1.20', 50: '0.12, 1.30', moved: '1.0×' },
   ring_hash: { 10: '0.09, 1.16', 50: '0.21, 1.55', moved: '1.25–1.7×' },
   maglev: { 10: '≈0, 1.00', 50: '≈0, 1.00', moved: '1.0–1.23×' },
@@ -99,7 +99,7 @@ function main(): void {
     rows,
   );
 
-  // Averages over random address sets, as DESIGN §2 measured them (uniform keys, no bounded load).
+  // Averages over random address sets, as the typical figures were measured (uniform keys, no bounded load).
   const designRows: Row[] = [];
   for (const algorithm of ALGORITHMS) {
     for (const n of SIZES) {
@@ -119,7 +119,7 @@ function main(): void {
         removeRatio += report.leave.ratio / ADDRESS_SETS;
         addRatio += report.join.ratio / ADDRESS_SETS;
       }
-      const design = DESIGN[algorithm];
+      const typical = TYPICAL[algorithm];
       designRows.push({
         algorithm,
         N: n,
@@ -127,13 +127,13 @@ function main(): void {
         'ring max/mean': round3(maxOverMean),
         'remove ×ideal': ratio(removeRatio),
         'add ×ideal': ratio(addRatio),
-        'DESIGN §2 CV, max/mean': n === 10 || n === 50 ? design[n] : '-',
-        'DESIGN §2 remove': design.moved,
+        'typical CV, max/mean': n === 10 || n === 50 ? typical[n] : '-',
+        'typical remove': typical.moved,
       });
     }
   }
   printTable(
-    `Against DESIGN §2: means over ${ADDRESS_SETS} random address sets (exact ownership; moves from ` +
+    `Against the typical figures: means over ${ADDRESS_SETS} random address sets (exact ownership; moves from ` +
       `${SET_REQUESTS} uniform keys, ${SET_LEAVING} removals per set)`,
     designRows,
   );

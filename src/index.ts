@@ -11,12 +11,12 @@
 export * from './balancer';
 export type { DiscoveredEndpoint } from './endpoint';
 export { register } from './register';
+export { ResolverError, type ResolverErrorCode } from './resolvers/shared/resolver-error';
 export {
   parseStaticTarget,
   registerStaticResolver,
   STATIC_SCHEME,
   type StaticTargetEntry,
-  StaticTargetError,
 } from './resolvers/static';
 export type { HashRing, RingAlgorithm, RingBuilder, RingMember, RingOptions } from './rings/types';
 export { TRACER_NAME } from './trace';

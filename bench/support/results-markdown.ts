@@ -1,4 +1,4 @@
-// Prints the tables in bench/results/*.json as markdown, for the README's Performance section.
+// Prints the tables in bench/results/*.json as markdown, for docs/performance.md.
 // Run: node --import tsx bench/support/results-markdown.ts
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';

@@ -97,13 +97,17 @@ export interface LoadGateMember {
 export class BoundedLoadGate implements PickLoadGate {
   private readonly readyWeight: number;
 
+  /** `readyWeight`, when the caller keeps it, saves a scan of every member per picker. */
   constructor(
     private readonly factor: number,
     private readonly members: readonly LoadGateMember[],
     private readonly total: InFlightTotal,
+    readyWeight?: number,
   ) {
-    let readyWeight = 0;
-    for (const member of members) if (member.getConnectivityState() === READY) readyWeight += member.weight;
+    if (readyWeight === undefined) {
+      readyWeight = 0;
+      for (const member of members) if (member.getConnectivityState() === READY) readyWeight += member.weight;
+    }
     this.readyWeight = readyWeight;
   }
 

@@ -118,6 +118,20 @@ export function readPositiveInteger(
   return n;
 }
 
+/**
+ * Reads an optional ring size (`minRingSize`, `maxRingSize`): a positive integer, or 0, which
+ * means the default, as grpc-go's ring_hash config reads it.
+ */
+export function readRingSize(
+  json: Record<string, unknown>,
+  policy: string,
+  field: 'minRingSize' | 'maxRingSize',
+): number | undefined {
+  const value = readField(json, policy, field);
+  if (value === 0 || value === '0') return undefined;
+  return readPositiveInteger(json, policy, field);
+}
+
 /** Reads the optional bounded-load factor. */
 function readBoundedLoad(json: Record<string, unknown>, policy: string): number | null {
   const value = readField(json, policy, 'boundedLoad');
@@ -185,8 +199,12 @@ export function parseConsistentHashSettings(raw: unknown): ConsistentHashSetting
   const json = requireObject(policy, raw);
   const algorithm = readEnum(json, policy, 'algorithm', RING_ALGORITHMS, 'ketama');
   const ringOptions: { -readonly [K in keyof RingOptions]: RingOptions[K] } = {};
-  for (const field of ['vnodes', 'minRingSize', 'maxRingSize', 'tableSize'] as const) {
+  for (const field of ['vnodes', 'tableSize'] as const) {
     const value = readPositiveInteger(json, policy, field);
+    if (value !== undefined) ringOptions[field] = value;
+  }
+  for (const field of ['minRingSize', 'maxRingSize'] as const) {
+    const value = readRingSize(json, policy, field);
     if (value !== undefined) ringOptions[field] = value;
   }
   validateRingOptions(policy, algorithm, ringOptions);

@@ -30,6 +30,7 @@ export {
 } from './config';
 export { RING_HASH_EXPERIMENTAL_TYPE_NAME } from './ring-hash-experimental-config';
 export { endpointHashKey, endpointWeight, MAX_ENDPOINT_WEIGHT } from './ring-members';
+export { RING_SIZE_CAP_OPTION } from './ring-size-cap';
 
 /**
  * Registers `consistent_hash` and `ring_hash_experimental` with grpc-js. Idempotent. It does not

@@ -1,78 +1,57 @@
 import * as grpc from '@grpc/grpc-js';
 import { createRingBuilder } from '../rings';
-import type { HashRing, RingBuilder } from '../rings/types';
-import { trace, traceInfo } from '../trace';
-import { aggregateState, type ChildStateCounts } from './aggregate-state';
-import { BoundedLoadGate, EndpointLoad, InFlightTotal, type LoadGateMember } from './bounded-load-gate';
+import { capRingSizes } from '../rings/ring-options';
+import type { HashRing, RingAlgorithm, RingBuilder, RingOptions } from '../rings/types';
+import { logError, trace, traceInfo } from '../trace';
+import { aggregateState } from './aggregate-state';
+import { BoundedLoadGate, InFlightTotal } from './bounded-load-gate';
 import { CONSISTENT_HASH_TYPE_NAME, type ConsistentHashSettings, HashPolicyConfig } from './config';
+import { ChildEntry, EndpointChildren } from './endpoint-children';
+import { sameAddressOrder } from './endpoint-key';
 import { KeyPositionCache } from './key-position-cache';
 import { ConsistentHashPicker, type PickerHost, type RingChild, unavailablePicker } from './picker';
 import { RING_HASH_EXPERIMENTAL_TYPE_NAME } from './ring-hash-experimental-config';
-import { ringEndpoints } from './ring-members';
+import { type RingEndpoint, ringEndpoints } from './ring-members';
+import { ringSizeCap } from './ring-size-cap';
 
 type Endpoint = grpc.experimental.Endpoint;
 type ChannelControlHelper = grpc.experimental.ChannelControlHelper;
 const { READY, IDLE, CONNECTING, TRANSIENT_FAILURE } = grpc.connectivityState;
 
-/** One endpoint: its pick_first child and what the ring needs to know about it. */
-class ChildEntry implements RingChild, LoadGateMember {
-  leaf!: grpc.experimental.LeafLoadBalancer;
-  /** In-flight calls (counted only while bounded load is on); kept across pickers. */
-  readonly load: EndpointLoad;
-  lastError: string | null = null;
-  previousState = IDLE;
-  started = false;
-  connectScheduled = false;
-  removed = false;
-
-  constructor(
-    public endpoint: Endpoint,
-    public hashKey: string,
-    public weight: number,
-    inFlight: InFlightTotal,
-  ) {
-    this.load = new EndpointLoad(inFlight);
-  }
-
-  get name(): string {
-    return this.hashKey;
-  }
-
-  getConnectivityState(): grpc.connectivityState {
-    return this.leaf.getConnectivityState();
-  }
-
-  getPicker(): grpc.experimental.Picker {
-    return this.leaf.getPicker();
-  }
-
-  /** The endpoint left: its connection closes, its load leaves the total, late state updates are ignored. */
-  shutdown(): void {
-    this.removed = true;
-    this.load.detach();
-    this.leaf.destroy();
-  }
-}
-
 /**
- * The `consistent_hash` policy: one `LeafLoadBalancer` (pick_first) per endpoint, kept across
- * updates in an `EndpointMap`; a hash ring over the endpoints, rebuilt only when the (hash key,
- * weight) list changes; aggregate state per gRFC A42 with A61's proactive connect.
+ * The `consistent_hash` policy: one `LeafLoadBalancer` (pick_first) per endpoint, made when the
+ * endpoint is first connected and kept across updates; a hash ring over the endpoints, rebuilt
+ * only when the (hash key, weight) set changes; aggregate state per gRFC A42 with A61's proactive
+ * connect.
+ *
+ * An update costs O(N) Map lookups with small constants, plus the ring builder's work for what
+ * changed (every builder keeps per-member work between builds). State changes cost O(1) plus a
+ * picker. A ring that cannot be built never replaces a working one.
  */
 export class ConsistentHashLoadBalancer implements grpc.experimental.LoadBalancer, PickerHost {
-  private readonly children = new grpc.experimental.EndpointMap<ChildEntry>();
+  private readonly children = new EndpointChildren();
   /** Children in ring member order: `ringChildren[ring.memberAt(p)]` owns position p. */
   private ringChildren: ChildEntry[] = [];
   private ring: HashRing | null = null;
-  private ringFingerprint = '';
+  /** The current ring's members: hash key → weight. An update that matches it keeps the ring. */
+  private ringWeights = new Map<string, number>();
   private cache = new KeyPositionCache();
   private builder: RingBuilder | null = null;
   private builderFingerprint = '';
+  /** The builder changed since the ring was built: the next update builds whatever its endpoints. */
+  private ringStale = true;
   private settings: ConsistentHashSettings | null = null;
+  /** Latest channel options and resolution note, for children made later. */
+  private channelOptions: grpc.ChannelOptions = {};
+  private resolutionNote = '';
   private currentState = IDLE;
   private updatesPaused = false;
   private latestError: string | null = null;
   private destroyed = false;
+  private updateNumber = 0;
+  /** The last build failure or option error logged at ERROR, so that each is logged once. */
+  private loggedBuildError: string | null = null;
+  private loggedCapError: string | null = null;
   /** All current endpoints' in-flight calls, for bounded load. */
   private readonly inFlight = new InFlightTotal();
 
@@ -90,12 +69,20 @@ export class ConsistentHashLoadBalancer implements grpc.experimental.LoadBalance
     }
     this.destroyed = false;
     const settings = lbConfig.settings;
+    const wasEager = this.settings?.connect === 'eager';
     this.settings = settings;
-    const builderFingerprint = JSON.stringify([settings.algorithm, settings.ringOptions]);
+    this.channelOptions = channelOptions;
+    this.resolutionNote = resolutionNote;
+    const ringOptions = this.ringOptions(settings, channelOptions);
+    const builderFingerprint = JSON.stringify([settings.algorithm, ringOptions]);
     if (builderFingerprint !== this.builderFingerprint || this.builder === null) {
-      this.builder = createRingBuilder(settings.algorithm, settings.ringOptions);
+      try {
+        this.builder = this.createRingBuilder(settings.algorithm, ringOptions);
+      } catch (e) {
+        return this.buildFailed(settings.algorithm, 0, (e as Error).message);
+      }
       this.builderFingerprint = builderFingerprint;
-      this.ringFingerprint = '';
+      this.ringStale = true;
     }
     if (!endpointList.ok) {
       trace('lb', `resolver error: ${endpointList.error.details}`);
@@ -104,39 +91,82 @@ export class ConsistentHashLoadBalancer implements grpc.experimental.LoadBalance
       }
       return true;
     }
-    const endpoints = endpointList.value;
     const note = resolutionNote ? ` (${resolutionNote})` : '';
-    this.updatesPaused = true;
-    const next: ChildEntry[] = [];
-    for (const { endpoint, hashKey, weight } of ringEndpoints(endpoints)) {
-      let entry = this.children.get(endpoint);
-      if (entry) {
-        if (
-          grpc.experimental.endpointToString(entry.endpoint) !== grpc.experimental.endpointToString(endpoint)
-        ) {
-          entry.leaf.updateEndpoint(endpoint, channelOptions);
-        }
-        entry.endpoint = endpoint;
-        entry.hashKey = hashKey;
-        entry.weight = weight;
-      } else {
-        entry = this.createChild(endpoint, hashKey, weight, channelOptions, resolutionNote);
-      }
-      next.push(entry);
-    }
-    for (const removed of this.children.deleteMissing(next.map((e) => e.endpoint))) removed.shutdown();
-    if (next.length === 0) {
-      this.updatesPaused = false;
+    const members = ringEndpoints(endpointList.value);
+    if (members.length === 0) {
+      for (const child of [...this.children.values()]) this.removeChild(child);
       this.clearRing();
       this.reportUnavailable(`consistent_hash: the resolver returned no endpoints${note}`);
       return false;
     }
-    if (!this.rebuildRing(next)) {
-      this.updatesPaused = false;
-      return false;
+
+    // The ring first: when it cannot be built, nothing of the working state has changed yet.
+    let ring = this.ring;
+    const ringChanged = ring === null || this.ringStale || this.membershipChanged(members);
+    if (ringChanged) {
+      const started = performance.now();
+      try {
+        ring = this.builder!.build(members.map((m) => ({ id: m.hashKey, weight: m.weight })));
+      } catch (e) {
+        return this.buildFailed(settings.algorithm, members.length, (e as Error).message);
+      }
+      traceInfo(
+        'lb',
+        `ring built: ${ring.algorithm}, ${members.length} endpoints, ${ring.size} positions, ${(performance.now() - started).toFixed(2)} ms`,
+      );
     }
+
+    const update = ++this.updateNumber;
+    this.updatesPaused = true;
+    const next: ChildEntry[] = new Array(members.length);
+    const added: ChildEntry[] = [];
+    for (let i = 0; i < members.length; i++) {
+      const member = members[i]!;
+      let child = this.children.get(member.addressKey);
+      if (child === undefined) {
+        child = new ChildEntry(
+          member.endpoint,
+          member.addressKey,
+          member.hashKey,
+          member.weight,
+          this.inFlight,
+        );
+        this.children.add(child);
+        added.push(child);
+      } else {
+        // Same address set; pick_first cares about the order of the addresses.
+        if (child.leaf !== null && !sameAddressOrder(child.endpoint, member.endpoint)) {
+          child.leaf.updateEndpoint(member.endpoint, channelOptions);
+        }
+        child.endpoint = member.endpoint;
+        child.hashKey = member.hashKey;
+        this.children.setWeight(child, member.weight);
+      }
+      child.seenInUpdate = update;
+      next[i] = child;
+    }
+    if (this.children.size > next.length) {
+      const removed: ChildEntry[] = [];
+      for (const child of this.children.values()) if (child.seenInUpdate !== update) removed.push(child);
+      for (const child of removed) this.removeChild(child);
+    }
+    if (added.length > 0) trace('lb', `${added.length} children added`);
+
+    if (ringChanged) {
+      this.ring = ring;
+      this.ringWeights = new Map(members.map((m) => [m.hashKey, m.weight]));
+      this.ringStale = false;
+      this.loggedBuildError = null;
+      this.cache = new KeyPositionCache();
+      // Every builder keeps its members in the order given.
+      this.ringChildren = next;
+    } else {
+      this.ringChildren = this.childrenInRingOrder(ring!, members, next);
+    }
+
     if (settings.connect === 'eager') {
-      for (const child of this.ringChildren) if (!child.started) this.connectChild(child);
+      // Only the new children, unless eager was just switched on: O(changes), not O(N).
+      for (const child of wasEager ? added : next) if (!child.started) this.connectChild(child);
     }
     this.updatesPaused = false;
     this.updateAggregateState();
@@ -144,11 +174,10 @@ export class ConsistentHashLoadBalancer implements grpc.experimental.LoadBalance
   }
 
   exitIdle(): void {
-    // Lazy (A42): nothing; a pick connects the key's owner. Eager: reconnect every idle child.
-    if (this.settings?.connect === 'eager') {
-      for (const child of this.ringChildren)
-        if (child.getConnectivityState() === IDLE) this.connectChild(child);
-    }
+    // grpc-js calls this on every call. Lazy (A42): nothing; a pick connects the key's owner.
+    // Eager: reconnect the idle children, which are tracked, so no call scans every endpoint.
+    if (this.settings?.connect !== 'eager' || this.children.idle.size === 0) return;
+    for (const child of this.children.idle) this.requestConnect(child);
   }
 
   resetBackoff(): void {
@@ -174,50 +203,102 @@ export class ConsistentHashLoadBalancer implements grpc.experimental.LoadBalance
     child.connectScheduled = true;
     process.nextTick(() => {
       child.connectScheduled = false;
-      if (!child.removed && !this.destroyed && child.getConnectivityState() === IDLE)
-        this.connectChild(child);
+      if (!child.removed && !this.destroyed && child.state === IDLE) this.connectChild(child);
     });
   }
 
-  private createChild(
-    endpoint: Endpoint,
-    hashKey: string,
-    weight: number,
-    channelOptions: grpc.ChannelOptions,
-    resolutionNote: string,
-  ): ChildEntry {
-    const entry = new ChildEntry(endpoint, hashKey, weight, this.inFlight);
+  /** Makes the ring builder; a subclass may substitute one (tests do, to make builds fail). */
+  protected createRingBuilder(algorithm: RingAlgorithm, options: RingOptions): RingBuilder {
+    return createRingBuilder(algorithm, options);
+  }
+
+  /** The ring options in force: ring_hash sizes are clamped to the channel's ring-size cap. */
+  private ringOptions(settings: ConsistentHashSettings, channelOptions: grpc.ChannelOptions): RingOptions {
+    if (settings.algorithm !== 'ring_hash') return settings.ringOptions;
+    const { cap, error } = ringSizeCap(channelOptions);
+    if (error !== null && error !== this.loggedCapError) logError('lb', error);
+    this.loggedCapError = error;
+    return capRingSizes(settings.ringOptions, cap);
+  }
+
+  /** Whether the (hash key, weight) set differs from the current ring's. O(N) lookups, no strings built. */
+  private membershipChanged(members: readonly RingEndpoint[]): boolean {
+    const weights = this.ringWeights;
+    if (members.length !== weights.size) return true;
+    for (const m of members) if (weights.get(m.hashKey) !== m.weight) return true;
+    return false;
+  }
+
+  /** `next`'s children in the order of `ring`'s members (the same order unless the list was reordered). */
+  private childrenInRingOrder(
+    ring: HashRing,
+    members: readonly RingEndpoint[],
+    next: ChildEntry[],
+  ): ChildEntry[] {
+    const ringMembers = ring.members;
+    let sameOrder = true;
+    for (let i = 0; i < members.length; i++) {
+      if (ringMembers[i]!.id !== members[i]!.hashKey) {
+        sameOrder = false;
+        break;
+      }
+    }
+    if (sameOrder) return next;
+    const byHashKey = new Map<string, ChildEntry>();
+    for (const child of next) byHashKey.set(child.hashKey, child);
+    return ringMembers.map((m) => byHashKey.get(m.id)!);
+  }
+
+  /**
+   * A ring could not be built. The last good ring (and its children) keeps serving; without one,
+   * calls fail at once with UNAVAILABLE naming the reason. Logged at ERROR once per reason.
+   */
+  private buildFailed(algorithm: RingAlgorithm, endpoints: number, reason: string): boolean {
+    const details = `consistent_hash: cannot build the ${algorithm} ring over ${endpoints} endpoints: ${reason}`;
+    if (reason !== this.loggedBuildError) {
+      this.loggedBuildError = reason;
+      logError(
+        'lb',
+        this.ring === null
+          ? `${details}; calls fail until a list can be built`
+          : `${details}; still serving the last good ring (${this.ring.members.length} endpoints)`,
+      );
+    }
+    if (this.ring === null) this.reportUnavailable(details);
+    return false;
+  }
+
+  private removeChild(child: ChildEntry): void {
+    this.children.delete(child);
+    child.shutdown();
+  }
+
+  private createLeaf(child: ChildEntry): grpc.experimental.LeafLoadBalancer {
     const childHelper = grpc.experimental.createChildChannelControlHelper(this.helper, {
-      updateState: (state, _picker, errorMessage) => this.onChildState(entry, state, errorMessage),
+      updateState: (state, _picker, errorMessage) => this.onChildState(child, state, errorMessage),
     });
-    entry.leaf = new grpc.experimental.LeafLoadBalancer(
-      endpoint,
+    trace('lb', `child created for ${child.hashKey}`);
+    return new grpc.experimental.LeafLoadBalancer(
+      child.endpoint,
       childHelper,
-      channelOptions,
-      resolutionNote,
+      this.channelOptions,
+      this.resolutionNote,
     );
-    this.children.set(endpoint, entry);
-    trace('lb', `child created for ${hashKey}`);
-    return entry;
   }
 
   private connectChild(child: ChildEntry): void {
-    if (!child.started) {
-      child.started = true;
+    if (child.leaf === null) {
+      child.leaf = this.createLeaf(child);
       child.leaf.startConnecting();
     } else {
       child.leaf.exitIdle();
     }
   }
 
+  /** A61: with nothing connecting, connect one idle child (the one idle longest). O(1). */
   private connectFirstIdleChild(): void {
-    let firstIdle: ChildEntry | null = null;
-    for (const child of this.ringChildren) {
-      const state = child.getConnectivityState();
-      if (state === CONNECTING) return;
-      if (state === IDLE && firstIdle === null) firstIdle = child;
-    }
-    if (firstIdle !== null) this.requestConnect(firstIdle);
+    const first = this.children.idle.values().next();
+    if (!first.done) this.requestConnect(first.value);
   }
 
   private onChildState(child: ChildEntry, state: grpc.connectivityState, errorMessage: string | null): void {
@@ -226,8 +307,8 @@ export class ConsistentHashLoadBalancer implements grpc.experimental.LoadBalance
       child.lastError = errorMessage;
       this.latestError = errorMessage;
     }
-    const previous = child.previousState;
-    child.previousState = state;
+    const previous = child.state;
+    this.children.setState(child, state);
     trace(
       'lb',
       `child ${child.hashKey} ${grpc.connectivityState[previous]} -> ${grpc.connectivityState[state]}`,
@@ -242,59 +323,33 @@ export class ConsistentHashLoadBalancer implements grpc.experimental.LoadBalance
     this.updateAggregateState();
   }
 
-  /** Rebuilds the ring when the (hash key, weight) list changed; re-maps children either way. */
-  private rebuildRing(next: ChildEntry[]): boolean {
-    const fingerprint = JSON.stringify(next.map((c) => [c.hashKey, c.weight]));
-    if (fingerprint !== this.ringFingerprint || this.ring === null) {
-      const started = performance.now();
-      try {
-        this.ring = this.builder!.build(next.map((c) => ({ id: c.hashKey, weight: c.weight })));
-      } catch (e) {
-        this.clearRing();
-        this.reportUnavailable(`consistent_hash: cannot build the ring: ${(e as Error).message}`);
-        return false;
-      }
-      this.ringFingerprint = fingerprint;
-      this.cache = new KeyPositionCache();
-      traceInfo(
-        'lb',
-        `ring built: ${this.ring.algorithm}, ${next.length} endpoints, ${this.ring.size} positions, ${(performance.now() - started).toFixed(2)} ms`,
-      );
-    }
-    const byId = new Map(next.map((c) => [c.hashKey, c]));
-    this.ringChildren = this.ring.members.map((m) => byId.get(m.id)!);
-    return true;
-  }
-
   /** Forgets the ring, so that the next update builds one whatever its endpoints. */
   private clearRing(): void {
     this.ring = null;
     this.ringChildren = [];
-    this.ringFingerprint = '';
+    this.ringWeights = new Map();
+    this.ringStale = true;
   }
 
   private reportUnavailable(details: string): void {
     this.updateState(TRANSIENT_FAILURE, unavailablePicker(details), details);
   }
 
-  /** Pushes a picker with the aggregate state (A42), then A61's proactive connect. */
+  /** Pushes a picker with the aggregate state (A42), then A61's proactive connect. O(1) plus the picker. */
   private updateAggregateState(): void {
     if (this.updatesPaused || this.destroyed || this.ring === null || this.settings === null) return;
-    const counts: ChildStateCounts = { ready: 0, connecting: 0, idle: 0, transientFailure: 0, total: 0 };
-    for (const child of this.ringChildren) {
-      const state = child.getConnectivityState();
-      counts.total++;
-      if (state === READY) counts.ready++;
-      else if (state === CONNECTING) counts.connecting++;
-      else if (state === IDLE) counts.idle++;
-      else if (state === TRANSIENT_FAILURE) counts.transientFailure++;
-    }
+    const counts = this.children.counts();
     const state = aggregateState(counts);
     // The ring picker in every state: keys whose walk reaches a usable endpoint still route.
     const gate =
       this.settings.boundedLoad === null
         ? null
-        : new BoundedLoadGate(this.settings.boundedLoad, this.ringChildren, this.inFlight);
+        : new BoundedLoadGate(
+            this.settings.boundedLoad,
+            this.ringChildren,
+            this.inFlight,
+            this.children.readyWeight(),
+          );
     const picker = new ConsistentHashPicker(
       this.ring,
       this.ringChildren,

@@ -4,7 +4,7 @@ import {
   HashPolicyConfig,
   parseLogged,
   readField,
-  readPositiveInteger,
+  readRingSize,
   requireObject,
   validateHeaderName,
   validateRingOptions,
@@ -26,7 +26,7 @@ export function parseRingHashExperimentalSettings(raw: unknown): ConsistentHashS
   const json = requireObject(policy, raw);
   const ringOptions: { -readonly [K in keyof RingOptions]: RingOptions[K] } = {};
   for (const field of ['minRingSize', 'maxRingSize'] as const) {
-    const value = readPositiveInteger(json, policy, field);
+    const value = readRingSize(json, policy, field);
     if (value !== undefined) ringOptions[field] = value;
   }
   validateRingOptions(policy, 'ring_hash', ringOptions);

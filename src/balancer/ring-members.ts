@@ -1,6 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { DiscoveredEndpoint } from '../endpoint';
 import { trace } from '../trace';
+import { endpointKey } from './endpoint-key';
 
 /** Weights above this are clamped, so that a bad weight cannot make a ring of millions of points. */
 export const MAX_ENDPOINT_WEIGHT = 1000;
@@ -40,6 +41,8 @@ export function endpointWeight(endpoint: grpc.experimental.Endpoint, hashKey: st
 export interface RingEndpoint {
   /** The endpoint that serves the member: the first one listed under its identity. */
   readonly endpoint: grpc.experimental.Endpoint;
+  /** Its address set's canonical key ({@link endpointKey}): the member's connection. */
+  readonly addressKey: string;
   /** Its ring identity ({@link endpointHashKey}). */
   readonly hashKey: string;
   /** Its ring weight ({@link endpointWeight}), summed over the endpoints that share its identity. */
@@ -56,14 +59,23 @@ export interface RingEndpoint {
 export function ringEndpoints(endpoints: readonly grpc.experimental.Endpoint[]): RingEndpoint[] {
   const members: { -readonly [K in keyof RingEndpoint]: RingEndpoint[K] }[] = [];
   const byHashKey = new Map<string, (typeof members)[number]>();
-  const byAddresses = new grpc.experimental.EndpointMap<(typeof members)[number]>();
+  // Keyed by the canonical address-set key: O(1) per endpoint, where EndpointMap scans every entry.
+  const byAddresses = new Map<string, (typeof members)[number]>();
   for (const endpoint of endpoints) {
     // Even with an explicit hashKey: a member that no connection can serve would only fail its keys.
     if (endpoint.addresses.length === 0) {
       trace('endpoints', 'skipping an endpoint without addresses');
       continue;
     }
-    const hashKey = endpointHashKey(endpoint);
+    const addressKey = endpointKey(endpoint);
+    const explicit = (endpoint as DiscoveredEndpoint).hashKey;
+    // One TCP address: its key is already the host:port a default hash key would format again.
+    const hashKey =
+      (typeof explicit !== 'string' || explicit.length === 0) &&
+      endpoint.addresses.length === 1 &&
+      !addressKey.startsWith('unix:')
+        ? addressKey
+        : endpointHashKey(endpoint);
     const weight = endpointWeight(endpoint, hashKey);
     const sameKey = byHashKey.get(hashKey);
     if (sameKey) {
@@ -71,14 +83,14 @@ export function ringEndpoints(endpoints: readonly grpc.experimental.Endpoint[]):
       trace('endpoints', `endpoint ${hashKey} listed twice; weights added`);
       continue;
     }
-    const sameAddresses = byAddresses.get(endpoint);
+    const sameAddresses = byAddresses.get(addressKey);
     if (sameAddresses) {
       trace('endpoints', `endpoint ${hashKey} has the same addresses as ${sameAddresses.hashKey}; skipped`);
       continue;
     }
-    const member = { endpoint, hashKey, weight };
+    const member = { endpoint, addressKey, hashKey, weight };
     byHashKey.set(hashKey, member);
-    byAddresses.set(endpoint, member);
+    byAddresses.set(addressKey, member);
     members.push(member);
   }
   return members;

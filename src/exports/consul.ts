@@ -34,3 +34,4 @@ export {
   parseConsulTarget,
 } from '../resolvers/consul/target';
 export { ConsulToken, createConsulToken } from '../resolvers/consul/token';
+export { ResolverError, type ResolverErrorCode } from '../resolvers/shared/resolver-error';

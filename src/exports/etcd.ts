@@ -34,3 +34,4 @@ export function registerWithEtcd(options: EtcdRegistrationOptions): EtcdRegistra
   const registration = require('../registration/etcd') as typeof import('../registration/etcd');
   return registration.registerWithEtcd(options);
 }
+export { ResolverError, type ResolverErrorCode } from '../resolvers/shared/resolver-error';

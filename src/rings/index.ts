@@ -36,16 +36,19 @@ export function buildRing(
 
 export { compareUtf8 } from './compare-ids';
 export { crc32String } from './crc32';
-export { KetamaRing, ketamaMemberPoints, ketamaPointCount } from './ketama-ring';
+export { KetamaRing, ketamaMemberPoints, ketamaPointCount, ketamaPointCounts } from './ketama-ring';
 export { MaglevTable, maglevPermutation } from './maglev-table';
 export { md5 } from './md5';
 export { RingHashRing, ringHashEntryCounts } from './ring-hash-ring';
 export {
+  capRingSizes,
   DEFAULT_MAX_RING_SIZE,
   DEFAULT_MIN_RING_SIZE,
+  DEFAULT_RING_SIZE_CAP,
   DEFAULT_TABLE_SIZE,
   DEFAULT_VNODES,
   isPrime,
+  KETAMA_POINT_BUDGET,
   MAX_TABLE_SIZE,
   MAX_VNODES,
   RING_ALGORITHMS,

@@ -2,14 +2,14 @@ import { type BucketIndex, buildBucketIndex } from './bucket-index';
 import { compareUtf8 } from './compare-ids';
 import { crc32String } from './crc32';
 import { md5Words } from './md5';
-import { checkMembers, RING_SIZE_UPPER_BOUND } from './ring-options';
+import { checkMembers, KETAMA_POINT_BUDGET } from './ring-options';
 import type { HashRing, RingBuilder, RingMember } from './types';
 
 // A member index fits in 21 bits, so (point * 2^21 + index) is exact in a float64 and one
 // numeric typed-array sort orders the points.
 const INDEX_SPAN = 0x200000;
 
-/** The points of one member: `count` requested, 4 per MD5 digest, sorted ascending. */
+/** The points of one member: `count` requested, 4 per MD5 digest, in digest order. */
 interface MemberPoints {
   readonly count: number;
   readonly points: Uint32Array;
@@ -26,10 +26,55 @@ export function ketamaPointCount(weight: number, vnodes: number): number {
  * multiple of 4 is rounded up to one.
  */
 export function ketamaMemberPoints(id: string, count: number): Uint32Array {
+  return unsortedMemberPoints(id, count).sort();
+}
+
+/** {@link ketamaMemberPoints} in digest order: a build sorts all points together anyway. */
+function unsortedMemberPoints(id: string, count: number): Uint32Array {
   const digests = Math.ceil(count / 4);
   const points = new Uint32Array(digests * 4);
-  for (let i = 0; i < digests; i++) md5Words(`${id}+${i}`, points.subarray(i * 4, i * 4 + 4));
-  return points.sort();
+  for (let i = 0; i < digests; i++) md5Words(`${id}+${i}`, points, i * 4);
+  return points;
+}
+
+/** Points a member really gets for a requested count: whole digests of 4. */
+function pointsOf(count: number): number {
+  return (count + 3) & ~3;
+}
+
+// The budget scale steps by 2^(-1/16) (about 4.4 %), so that adding or removing a few members
+// rarely changes it: a changed scale changes every member's points and costs a full build.
+const SCALE_STEPS_PER_HALVING = 16;
+
+/**
+ * Point counts for every member: round(weight × vnodes), at least 1, when the ring fits in
+ * `budget` points; otherwise round(weight × vnodes × s), at least 1, with one scale factor
+ * s = 2^(-k/16) for the smallest k that fits (as ring_hash scales its entries to its max size).
+ * Only when every member is down to one digest can the ring exceed the budget.
+ */
+export function ketamaPointCounts(
+  weights: Float64Array,
+  vnodes: number,
+  budget: number = KETAMA_POINT_BUDGET,
+): Uint32Array {
+  const n = weights.length;
+  const counts = new Uint32Array(n);
+  let requested = 0;
+  for (let i = 0; i < n; i++) requested += weights[i]! * vnodes;
+  let k = 0;
+  if (requested > budget) k = Math.max(0, Math.ceil(SCALE_STEPS_PER_HALVING * Math.log2(requested / budget)));
+  for (; ; k++) {
+    const scale = 2 ** (-k / SCALE_STEPS_PER_HALVING);
+    let total = 0;
+    let atMinimum = true;
+    for (let i = 0; i < n; i++) {
+      const c = Math.max(1, Math.round(weights[i]! * vnodes * scale));
+      counts[i] = c;
+      total += pointsOf(c);
+      if (c > 4) atMinimum = false;
+    }
+    if (total <= budget || atMinimum) return counts;
+  }
 }
 
 /** A built ketama ring: sorted uint32 points and the member index owning each. */
@@ -155,6 +200,14 @@ function breakTiesById(points: Uint32Array, owners: Uint32Array, members: readon
   }
 }
 
+/** A member's points in the builder's cache, with the build that last used them. */
+interface CachedPoints extends MemberPoints {
+  /** The build that last listed this member with this count. */
+  build: number;
+  /** Its index in that build's member list. */
+  index: number;
+}
+
 /**
  * Builds ketama rings, keeping each member's points (keyed by id and point count) and the last
  * ring. A build that changes few members filters the last ring and merges in the changed
@@ -162,120 +215,127 @@ function breakTiesById(points: Uint32Array, owners: Uint32Array, members: readon
  */
 export class KetamaRingBuilder implements RingBuilder {
   readonly algorithm = 'ketama' as const;
-  private cache = new Map<string, MemberPoints>();
+  private cache = new Map<string, CachedPoints>();
+  private builds = 0;
   private last: KetamaRing | undefined;
-  private lastCounts = new Map<string, number>();
+  /** The cache entries of the last ring's members, by member index. */
+  private lastEntries: CachedPoints[] = [];
 
-  constructor(private readonly vnodes: number) {}
+  constructor(
+    private readonly vnodes: number,
+    /** Most points in a ring ({@link ketamaPointCounts}). */
+    private readonly budget: number = KETAMA_POINT_BUDGET,
+  ) {}
 
   build(members: readonly RingMember[]): KetamaRing {
     const weights = checkMembers(members);
     const n = members.length;
-    // A huge weight (or vnodes × weight) must fail clearly, not hang on millions of MD5 digests.
-    let total = 0;
-    for (let i = 0; i < n; i++) total += ketamaPointCount(weights[i]!, this.vnodes);
-    if (!(total <= RING_SIZE_UPPER_BOUND)) {
-      throw new RangeError(
-        `ketama: members × vnodes × weight ask for ${total} points, above ${RING_SIZE_UPPER_BOUND}; lower vnodes or the weights`,
-      );
-    }
-    const counts = new Map<string, number>();
-    const nextCache = new Map<string, MemberPoints>();
-    const memberPoints: Uint32Array[] = new Array(n);
+    // A huge weight (or vnodes × weight) is scaled into the budget, never millions of MD5 digests.
+    const pointCounts = ketamaPointCounts(weights, this.vnodes, this.budget);
+    const build = ++this.builds;
+    const cache = this.cache;
+    const entries: CachedPoints[] = new Array(n);
     const changed: number[] = [];
     for (let i = 0; i < n; i++) {
       const id = members[i]!.id;
-      const count = ketamaPointCount(weights[i]!, this.vnodes);
-      counts.set(id, count);
-      let entry = this.cache.get(id);
+      const count = pointCounts[i]!;
+      let entry = cache.get(id);
       if (entry === undefined || entry.count !== count) {
-        entry = { count, points: ketamaMemberPoints(id, count) };
+        entry = { count, points: unsortedMemberPoints(id, count), build, index: i };
+        cache.set(id, entry);
+        changed.push(i);
+      } else {
+        entry.build = build;
+        entry.index = i;
       }
-      nextCache.set(id, entry);
-      memberPoints[i] = entry.points;
-      if (this.lastCounts.get(id) !== count) changed.push(i);
+      entries[i] = entry;
+    }
+    // Old member index -> new index, or -1 when its points leave the ring (removed, or a new count).
+    const lastEntries = this.lastEntries;
+    const remap = new Int32Array(lastEntries.length);
+    let removed = 0;
+    for (let j = 0; j < lastEntries.length; j++) {
+      const old = lastEntries[j]!;
+      if (old.build === build) {
+        remap[j] = old.index;
+      } else {
+        remap[j] = -1;
+        removed++;
+      }
     }
     // The cache holds only current members, so its memory follows the member list.
-    this.cache = nextCache;
+    if (cache.size > n) {
+      for (const [id, entry] of cache) if (entry.build !== build) cache.delete(id);
+    }
 
     const last = this.last;
-    let removed = 0;
-    if (last) for (const m of last.members) if (counts.get(m.id) !== this.lastCounts.get(m.id)) removed++;
     let ring: KetamaRing;
     if (last && changed.length + removed <= Math.max(1, n >> 2)) {
-      ring = this.merge(last, members, counts, changed, memberPoints);
+      ring = this.merge(last, members.slice(), remap, lastEntries, changed, entries);
     } else {
       const all = sortPoints(
-        memberPoints,
-        memberPoints.map((_, i) => i),
+        entries.map((e) => e.points),
+        entries.map((_, i) => i),
         members,
       );
       ring = new KetamaRing(members.slice(), all.points, all.owners);
     }
     this.last = ring;
-    this.lastCounts = counts;
+    this.lastEntries = entries;
     return ring;
   }
 
+  /**
+   * The last ring without the points of departed members (owners renumbered), merged with the
+   * sorted points of the changed members. Two tight passes: the kept points are first copied to
+   * the tail of the output, then the added points are merged in from the front.
+   */
   private merge(
     last: KetamaRing,
-    members: readonly RingMember[],
-    counts: Map<string, number>,
+    snapshot: readonly RingMember[],
+    remap: Int32Array,
+    lastEntries: readonly CachedPoints[],
     changed: readonly number[],
-    memberPoints: readonly Uint32Array[],
+    entries: readonly CachedPoints[],
   ): KetamaRing {
-    const snapshot = members.slice();
-    const newIndex = new Map<string, number>();
-    for (let i = 0; i < snapshot.length; i++) newIndex.set(snapshot[i]!.id, i);
-    // Old member index -> new index, or -1 when its points leave the ring.
-    const remap = new Int32Array(last.members.length);
-    for (let j = 0; j < last.members.length; j++) {
-      const id = last.members[j]!.id;
-      const idx = newIndex.get(id);
-      remap[j] = idx !== undefined && counts.get(id) === this.lastCounts.get(id) ? idx : -1;
-    }
     const added = sortPoints(
-      changed.map((i) => memberPoints[i]!),
+      changed.map((i) => entries[i]!.points),
       changed,
       snapshot,
     );
-    const isChanged = new Uint8Array(snapshot.length);
-    for (const i of changed) isChanged[i] = 1;
-    let total = added.points.length;
-    for (let i = 0; i < snapshot.length; i++) if (isChanged[i] === 0) total += memberPoints[i]!.length;
-    const points = new Uint32Array(total);
-    const owners = new Uint32Array(total);
-    const oldPoints = last.points;
-    const oldOwners = last.owners;
     const addPoints = added.points;
     const addOwners = added.owners;
-    let a = 0;
-    let b = 0;
-    let k = 0;
-    while (a < oldPoints.length || b < addPoints.length) {
-      if (a < oldPoints.length) {
-        const owner = remap[oldOwners[a]!]!;
-        if (owner < 0) {
-          a++;
-          continue;
-        }
-        if (b < addPoints.length) {
-          const pa = oldPoints[a]!;
-          const pb = addPoints[b]!;
-          const takeOld =
-            pa < pb || (pa === pb && compareUtf8(snapshot[owner]!.id, snapshot[addOwners[b]!]!.id) <= 0);
-          if (!takeOld) {
-            points[k] = pb;
-            owners[k++] = addOwners[b++]!;
-            continue;
-          }
-        }
-        points[k] = oldPoints[a++]!;
+    const addCount = addPoints.length;
+    const oldPoints = last.points;
+    const oldOwners = last.owners;
+    let kept = oldPoints.length;
+    for (let j = 0; j < remap.length; j++) if (remap[j]! < 0) kept -= lastEntries[j]!.points.length;
+    const total = kept + addCount;
+    const points = new Uint32Array(total);
+    const owners = new Uint32Array(total);
+    // Pass 1: the kept points, in order, at [addCount, total).
+    let k = addCount;
+    for (let a = 0; a < oldOwners.length; a++) {
+      const owner = remap[oldOwners[a]!]!;
+      if (owner >= 0) {
+        points[k] = oldPoints[a]!;
         owners[k++] = owner;
-      } else {
-        points[k] = addPoints[b]!;
-        owners[k++] = addOwners[b++]!;
       }
+    }
+    // Pass 2: merge from the front; the write position never passes the next unread kept point.
+    let a = addCount;
+    let out = 0;
+    for (let b = 0; b < addCount; b++) {
+      const pb = addPoints[b]!;
+      const ob = addOwners[b]!;
+      while (a < total) {
+        const pa = points[a]!;
+        if (pa > pb || (pa === pb && compareUtf8(snapshot[owners[a]!]!.id, snapshot[ob]!.id) > 0)) break;
+        points[out] = pa;
+        owners[out++] = owners[a++]!;
+      }
+      points[out] = pb;
+      owners[out++] = ob;
     }
     return new KetamaRing(snapshot, points, owners);
   }

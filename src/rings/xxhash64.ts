@@ -1,5 +1,5 @@
 // XXH64 (xxHash, 64-bit) in pure JavaScript on 32-bit halves: no BigInt, no async init.
-// Chosen over xxhash-wasm and @node-rs/xxhash by measurement (bench/hash.bench.ts, the README, Hash rings):
+// Chosen over xxhash-wasm and @node-rs/xxhash by measurement (bench/hash.bench.ts, docs/performance.md):
 // both return a BigInt that must then be split into the hi/lo halves the rings search on, and
 // xxhash-wasm needs an async init that a synchronous picker cannot await.
 //

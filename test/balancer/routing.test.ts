@@ -19,7 +19,7 @@ import {
 const HEADER = 'x-user-id';
 const KEYS = Array.from({ length: 30 }, (_, i) => `user-${i}`);
 
-/** gRPC ring_hash as DESIGN.md §2 states it, on BigInt XXH64: the independent reference. */
+/** gRPC ring_hash as gRFC A42 states it, on BigInt XXH64: the independent reference. */
 function referenceRingHashOwner(
   addresses: string[],
   key: string,

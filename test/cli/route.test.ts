@@ -92,7 +92,7 @@ describe('route command', () => {
     assert.equal(full.code, 0);
     assert.equal(parseOutput(full.stdout).length, 100_000);
     assert.equal(empty.stdout, '');
-    // Generous under test load; the figure on an idle machine is in the README, Hash rings.
+    // Generous under test load; the figure on an idle machine is in docs/cli.md.
     assert.ok(full.ms - empty.ms < 1000, `routing took ${(full.ms - empty.ms).toFixed(0)} ms`);
   });
 

@@ -139,7 +139,9 @@ describe('registerWithConsul', () => {
     assert.deepEqual(await healthInstances(consul.address, service, false), []);
     if (consul.double) {
       const beats = consul.double.count('PUT /v1/agent/check/pass/:id');
-      await new Promise((r) => setTimeout(r, 600)); // a window in which a leaked heartbeat would fire
+      // No event marks "no heartbeat": with ttl 1s a heartbeat goes out every 333 ms, so a leaked
+      // heartbeat timer would fire at least once in 600 ms.
+      await new Promise((r) => setTimeout(r, 600));
       assert.equal(
         consul.double.count('PUT /v1/agent/check/pass/:id'),
         beats,

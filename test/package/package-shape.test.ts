@@ -85,13 +85,13 @@ describe('package shape', () => {
         'withHashKey',
         'createHashKeyInterceptor',
         'parseStaticTarget',
-        'StaticTargetError',
+        'ResolverError',
         'STATIC_SCHEME',
         'TRACER_NAME',
       ],
       'grpc-consistent-hash/consul': [
         'parseConsulTarget',
-        'ConsulTargetError',
+        'ResolverError',
         'createConsulToken',
         'CONSUL_TOKEN_OPTION',
         'CONSUL_SCHEME',
@@ -290,16 +290,16 @@ describe('package shape', () => {
     assert.match(stdout, /simulate/);
   });
 
-  it('packs dist, README and LICENSE, and nothing else', async () => {
+  it('packs dist, README, CHANGELOG and LICENSE, and nothing else', async () => {
     const built = await packedFiles(pkg.packageDir);
-    for (const file of ['package.json', 'README.md', 'LICENSE', 'dist/src/cli/main.js']) {
+    for (const file of ['package.json', 'README.md', 'CHANGELOG.md', 'LICENSE', 'dist/src/cli/main.js']) {
       assert.ok(built.includes(file), `packs ${file}`);
     }
     for (const file of Object.values(SUBPATHS)) {
       assert.ok(built.includes(file), `packs ${file}`);
       assert.ok(built.includes(file.replace(/\.js$/, '.d.ts')), `packs the types of ${file}`);
     }
-    const extra = ['package.json', 'README.md', 'LICENSE'];
+    const extra = ['package.json', 'README.md', 'CHANGELOG.md', 'LICENSE'];
     assert.deepEqual(
       built.filter((f) => !/^dist\/src\/.*\.(js|d\.ts)$/.test(f) && !extra.includes(f)),
       [],

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
-import { parseStaticTarget, register, StaticTargetError } from '../../src';
+import { parseStaticTarget, ResolverError, register } from '../../src';
 import { StaticResolver } from '../../src/resolvers/static/static-resolver';
 import { createHelloClient, sayWithKey, startHelloServers, stopAll, waitFor } from '../support/hello-servers';
 
@@ -40,7 +40,7 @@ describe('parseStaticTarget', () => {
   const bad: [string, RegExp][] = [
     ['static:///', /lists no addresses/],
     ['127.0.0.1', /entry "127.0.0.1" has no port/],
-    ['127.0.0.1:1,,127.0.0.1:2', /entry 2 .* is empty/],
+    ['127.0.0.1:1,,127.0.0.1:2', /entry 2 is empty/],
     ['127.0.0.1:0', /bad port "0"/],
     ['127.0.0.1:65536', /bad port "65536"/],
     ['127.0.0.1:http', /bad port "http"/],
@@ -53,7 +53,7 @@ describe('parseStaticTarget', () => {
     it(`refuses "${target}" naming the problem`, () => {
       assert.throws(
         () => parseStaticTarget(target),
-        (e: Error) => e instanceof StaticTargetError && message.test(e.message),
+        (e: Error) => e instanceof ResolverError && e.code === 'INVALID_TARGET' && message.test(e.message),
       );
     });
   }
@@ -85,10 +85,8 @@ describe('StaticResolver', () => {
     resolver.destroy();
   });
 
-  it('resolves hostnames (one endpoint per entry, keyed by the entry) and rate-limits lookups', async () => {
-    const { resolver, updates } = resolverFor('localhost:5003,127.0.0.1:5004', {
-      'grpc.dns_min_time_between_resolutions_ms': 200,
-    });
+  it('resolves hostnames: one endpoint per entry, keyed by the entry', async () => {
+    const { resolver, updates } = resolverFor('localhost:5003,127.0.0.1:5004');
     resolver.updateResolution();
     await waitFor(() => updates.length === 1, 'the lookup');
     const [local, ip] = updates[0]!.endpoints! as (grpc.experimental.Endpoint & { hashKey?: string })[];
@@ -97,23 +95,89 @@ describe('StaticResolver', () => {
     for (const a of local!.addresses)
       assert.match(grpc.experimental.subchannelAddressToString(a), /^(127\.0\.0\.1|\[::1\]):5003$/);
     assert.equal(ip!.hashKey, undefined);
-    // A second request within the minimum interval waits; the result is unchanged, so nothing is pushed.
-    resolver.updateResolution();
-    resolver.updateResolution();
-    // No event marks "looked up again, nothing changed": wait past the interval, then check.
-    await new Promise((r) => setTimeout(r, 400));
-    assert.equal(updates.length, 1);
     resolver.destroy();
+  });
+
+  it('rate-limits lookups: a re-resolution within the minimum interval waits for its end, and requests coalesce', async () => {
+    const MIN_INTERVAL_MS = 300;
+    /** When each lookup started (performance.now()), and a waiter for the next one. */
+    const lookupsAt: number[] = [];
+    let onLookup: (() => void) | null = null;
+    // The resolver's timer is unref'd (it must not hold a process open), so the wait holds a ref'd
+    // timer of its own, which also bounds it.
+    const nextLookup = () =>
+      new Promise<void>((resolve, reject) => {
+        const guard = setTimeout(() => reject(new Error('no lookup within 5 s')), 5000);
+        onLookup = () => {
+          clearTimeout(guard);
+          resolve();
+        };
+      });
+    const countingLookup = async (): Promise<string[]> => {
+      lookupsAt.push(performance.now());
+      onLookup?.();
+      return ['127.0.0.1'];
+    };
+    const updates: Update[] = [];
+    const resolver = new StaticResolver(
+      { scheme: 'static', authority: '', path: 'backend.test:5005' },
+      (list) => {
+        updates.push(
+          list.ok
+            ? { endpoints: list.value, note: '' }
+            : { error: list.error as grpc.StatusObject, note: '' },
+        );
+        return true;
+      },
+      { 'grpc.dns_min_time_between_resolutions_ms': MIN_INTERVAL_MS },
+      countingLookup,
+    );
+    try {
+      resolver.updateResolution();
+      await waitFor(() => updates.length === 1, 'the first lookup pushed its list');
+      // The channel asks again at once (a connection dropped), three times: one lookup, deferred
+      // until the interval since the first lookup has passed.
+      const second = nextLookup();
+      resolver.updateResolution();
+      resolver.updateResolution();
+      resolver.updateResolution();
+      assert.equal(lookupsAt.length, 1, 'no lookup within the interval');
+      await second;
+      const gap = lookupsAt[1]! - lookupsAt[0]!;
+      // Timers never fire early; 1 ms allows for performance.now() against the timer's rounding.
+      assert.ok(gap >= MIN_INTERVAL_MS - 1, `second lookup ${gap.toFixed(1)} ms after the first`);
+      // Let a whole interval pass since the second lookup (time itself is what is tested); then a
+      // request looks up at once.
+      await new Promise((resolve) => setTimeout(resolve, MIN_INTERVAL_MS));
+      const third = nextLookup();
+      const askedAt = performance.now();
+      resolver.updateResolution();
+      await third;
+      assert.ok(lookupsAt[2]! - askedAt < MIN_INTERVAL_MS / 2, 'not delayed once the interval has passed');
+      // The three coalesced requests made one lookup: exactly three so far.
+      assert.equal(lookupsAt.length, 3);
+      // The list did not change, so nothing more was pushed.
+      assert.equal(updates.length, 1);
+    } finally {
+      resolver.destroy();
+    }
   });
 
   it('reports a hostname that does not resolve, naming it; later keeps the last good addresses', async () => {
     let fail = true;
     let lookups = 0;
+    const lookup = async (host: string): Promise<string[]> => {
+      lookups++;
+      if (fail) throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND' });
+      return ['127.0.0.1'];
+    };
     class ScriptedResolver extends StaticResolver {
-      protected override async lookupHost(host: string): Promise<string[]> {
-        lookups++;
-        if (fail) throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND' });
-        return ['127.0.0.1'];
+      constructor(
+        target: grpc.experimental.GrpcUri,
+        listener: grpc.experimental.ResolverListener,
+        options: grpc.ChannelOptions,
+      ) {
+        super(target, listener, options, lookup);
       }
     }
     const updates: Update[] = [];

@@ -176,8 +176,8 @@ describe('maglev', () => {
   });
 });
 
-describe('balance and weights (bounds in the README, Hash rings)', () => {
-  // Bounds sit well above the typical values in DESIGN.md §2, so they hold for any address set.
+describe('balance and weights (bounds in docs/rings.md)', () => {
+  // Bounds sit well above the typical values in the published ring measurements (docs/rings.md), so they hold for any address set.
   const bounds: Record<RingAlgorithm, { n10: number; n50: number }> = {
     ketama: { n10: 1.6, n50: 1.75 },
     ring_hash: { n10: 1.5, n50: 2.0 },

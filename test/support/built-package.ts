@@ -13,7 +13,7 @@ export const REPO_ROOT = path.join(__dirname, '..', '..');
 export interface BuiltPackage {
   /** Where a consumer runs: `require('grpc-consistent-hash')` and `require('@grpc/grpc-js')` resolve here. */
   consumerDir: string;
-  /** The installed package's own directory (package.json, README.md, LICENSE, dist/). */
+  /** The installed package's own directory (package.json, README.md, CHANGELOG.md, LICENSE, dist/). */
   packageDir: string;
   /** Removes everything. */
   remove(): void;
@@ -32,7 +32,7 @@ export function buildPackage(declarations = false, sourceRoot = REPO_ROOT): Buil
   try {
     const packageDir = path.join(consumerDir, 'node_modules', 'grpc-consistent-hash');
     mkdirSync(packageDir, { recursive: true });
-    for (const file of ['package.json', 'README.md', 'LICENSE']) {
+    for (const file of ['package.json', 'README.md', 'CHANGELOG.md', 'LICENSE']) {
       copyFileSync(path.join(sourceRoot, file), path.join(packageDir, file));
     }
     symlinkSync(path.join(REPO_ROOT, 'node_modules'), path.join(packageDir, 'node_modules'), 'dir');

@@ -2,7 +2,7 @@
  * A stateful Consul HTTP API double for tests, on 127.0.0.1 with an ephemeral port.
  * Built from Consul's documented HTTP API (agent service/check endpoints, health service
  * endpoint, blocking queries, ACL answers), plus fault injection and request counters.
- * See the README (Consul, Tests) for what it implements and what it leaves out.
+ * See docs/resolvers/consul.md (Testing) for what it implements and what it leaves out.
  */
 import { EventEmitter } from 'node:events';
 import * as http from 'node:http';

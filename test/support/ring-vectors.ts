@@ -1,8 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 
-/** The shared placement vectors, next to the repository: `<repo>/../shared/vectors`. */
-export const VECTORS_DIR = path.join(__dirname, '../../../shared/vectors');
+/** The placement vectors checked into the repository (see test/fixtures/vectors/README.md). */
+export const VECTORS_DIR = path.join(__dirname, '../fixtures/vectors');
 
 /** ketama-seed-3.json */
 export interface KetamaVectors {
@@ -23,7 +23,6 @@ export interface RingHashVectors {
 /** Reads a vector file; throws (failing the test loudly) when it is missing. */
 export function readVectors<T>(name: string): T {
   const file = path.join(VECTORS_DIR, name);
-  if (!existsSync(file))
-    throw new Error(`vector file missing: ${file} (expected ../shared/vectors next to the repo)`);
+  if (!existsSync(file)) throw new Error(`vector file missing: ${file} (expected in test/fixtures/vectors)`);
   return JSON.parse(readFileSync(file, 'utf8')) as T;
 }

@@ -169,7 +169,8 @@ async function etcdSteps(): Promise<void> {
       password: `${PASSWORD}-wrong`,
       backoff: { initialMs: 100, maxMs: 200 },
     });
-    // Let the wrong-password registration fail (and log) a few times; bounded.
+    // Let the wrong-password registration fail (and log) a few times: no event marks an attempt;
+    // with backoff 100-200 ms, 600 ms holds at least three.
     await new Promise((r) => setTimeout(r, 600));
     await wrong.deregister();
     step('etcd-register-wrong-password', 'attempted');

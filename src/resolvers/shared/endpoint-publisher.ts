@@ -4,12 +4,12 @@ import { type DiscoveredEndpoint, endpointListFingerprint } from '../../endpoint
 /**
  * The attributes of every resolver update: one frozen object. Attribute values become subchannel
  * args, which grpc-js's subchannel pool compares with `!==`, so a fresh object per update would
- * make new subchannels each time (DESIGN §1, the reconnect-storm trap).
+ * make new subchannels each time (a reconnect storm).
  */
 const NO_ATTRIBUTES: { [key: string]: unknown } = Object.freeze({});
 
 /**
- * What a resolver tells its channel: endpoint lists, pushed only when they changed (DESIGN §1: an
+ * What a resolver tells its channel: endpoint lists, pushed only when they changed (an
  * update per answer, changed or not, churns the channel), or UNAVAILABLE. Callers call it
  * asynchronously only: grpc-js must not see the listener called from a resolver's constructor or
  * `updateResolution()`.

@@ -1,4 +1,14 @@
 /** Registry-agnostic helpers for resolvers that watch a registry. */
+
+export type {
+  LifecycleSchedule,
+  RegistryAnswer,
+  ResolverAdapter,
+  WatchHandle,
+  WatchSink,
+} from './adapter';
 export { type BackoffOptions, ExponentialBackoff } from './backoff';
 export { parseGoDuration } from './go-duration';
+export { LifecycleResolver } from './lifecycle';
+export { ResolverError, type ResolverErrorCode, toResolverError } from './resolver-error';
 export { TokenBucket } from './token-bucket';

@@ -2,7 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { lazyResolverClass } from '../shared/lazy-resolver';
 import { STATIC_SCHEME } from './static-target';
 
-export { parseStaticTarget, STATIC_SCHEME, type StaticTargetEntry, StaticTargetError } from './static-target';
+export { parseStaticTarget, STATIC_SCHEME, type StaticTargetEntry } from './static-target';
 
 const loadStaticResolver = () =>
   (require('./static-resolver') as typeof import('./static-resolver')).StaticResolver;

@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { ResolverError } from '../shared/resolver-error';
 
 /** The URI scheme of the static resolver. */
 export const STATIC_SCHEME = 'static';
@@ -14,48 +15,40 @@ export interface StaticTargetEntry {
   readonly hostPort: string;
 }
 
-/** A malformed static target; the message names the bad entry. */
-export class StaticTargetError extends Error {
-  override readonly name = 'StaticTargetError';
-}
-
 const HOSTNAME = /^[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*\.?$/;
 const PORT = /^\d{1,5}$/;
 
-function parseEntry(entry: string): StaticTargetEntry {
+function parseEntry(entry: string, target: string): StaticTargetEntry {
+  const invalid = (reason: string) => new ResolverError('INVALID_TARGET', target, reason);
   let host: string;
   let portText: string | undefined;
   if (entry.startsWith('[')) {
     const close = entry.indexOf(']');
-    if (close < 0) throw new StaticTargetError(`static: entry "${entry}" has an unclosed "["`);
+    if (close < 0) throw invalid(`entry "${entry}" has an unclosed "["`);
     host = entry.slice(1, close);
     const rest = entry.slice(close + 1);
     if (rest === '') portText = undefined;
     else if (rest.startsWith(':')) portText = rest.slice(1);
-    else throw new StaticTargetError(`static: entry "${entry}" has text after "]" that is not ":port"`);
-    if (isIP(host) !== 6)
-      throw new StaticTargetError(`static: entry "${entry}": "${host}" is not an IPv6 address`);
+    else throw invalid(`entry "${entry}" has text after "]" that is not ":port"`);
+    if (isIP(host) !== 6) throw invalid(`entry "${entry}": "${host}" is not an IPv6 address`);
   } else {
     const colon = entry.lastIndexOf(':');
     if (colon >= 0 && entry.indexOf(':') !== colon) {
-      throw new StaticTargetError(
-        `static: entry "${entry}": put an IPv6 address in brackets, as [addr]:port`,
-      );
+      throw invalid(`entry "${entry}": put an IPv6 address in brackets, as [addr]:port`);
     }
     host = colon < 0 ? entry : entry.slice(0, colon);
     portText = colon < 0 ? undefined : entry.slice(colon + 1);
   }
-  if (host === '') throw new StaticTargetError(`static: entry "${entry}" has no host`);
-  if (portText === undefined) throw new StaticTargetError(`static: entry "${entry}" has no port (host:port)`);
+  if (host === '') throw invalid(`entry "${entry}" has no host`);
+  if (portText === undefined) throw invalid(`entry "${entry}" has no port (host:port)`);
   const port = PORT.test(portText) ? Number(portText) : Number.NaN;
   if (!(port >= 1 && port <= 65535)) {
-    throw new StaticTargetError(`static: entry "${entry}" has a bad port "${portText}" (1-65535)`);
+    throw invalid(`entry "${entry}" has a bad port "${portText}" (1-65535)`);
   }
   const ipVersion = isIP(host) as 0 | 4 | 6;
   if (ipVersion === 0) {
     host = host.toLowerCase();
-    if (!HOSTNAME.test(host))
-      throw new StaticTargetError(`static: entry "${entry}": "${host}" is not a valid hostname`);
+    if (!HOSTNAME.test(host)) throw invalid(`entry "${entry}": "${host}" is not a valid hostname`);
   }
   return { host, port, ipVersion, hostPort: ipVersion === 6 ? `[${host}]:${port}` : `${host}:${port}` };
 }
@@ -64,9 +57,15 @@ function parseEntry(entry: string): StaticTargetEntry {
  * Parses a static target, `static:///host1:port1,host2:port2` (or just its address list), with `,`
  * or `;` between entries, IPv6 addresses in brackets and hostnames allowed. Repeated entries are
  * kept once. Use it to validate a target up front.
- * @throws StaticTargetError naming the bad entry: empty list, missing port, bad port, bad host.
+ * @throws ResolverError (code `INVALID_TARGET`) naming the bad entry: empty list, missing port, bad
+ *   port, bad host.
+ * @param targetText the target as the error should name it (default: `target`, as a `static:` URI)
  */
-export function parseStaticTarget(target: string): StaticTargetEntry[] {
+export function parseStaticTarget(
+  target: string,
+  targetText = target.startsWith(`${STATIC_SCHEME}:`) ? target : `${STATIC_SCHEME}:///${target}`,
+): StaticTargetEntry[] {
+  const invalid = (reason: string) => new ResolverError('INVALID_TARGET', targetText, reason);
   let list = target;
   const schemePrefix = `${STATIC_SCHEME}:`;
   if (list.startsWith(schemePrefix)) list = list.slice(schemePrefix.length);
@@ -79,11 +78,10 @@ export function parseStaticTarget(target: string): StaticTargetEntry[] {
   const entries: StaticTargetEntry[] = [];
   const seen = new Set<string>();
   const raw = list.split(/[,;]/).map((s) => s.trim());
-  if (raw.every((s) => s === ''))
-    throw new StaticTargetError(`static: the target "${target}" lists no addresses`);
+  if (raw.every((s) => s === '')) throw invalid('the target lists no addresses');
   for (const [index, text] of raw.entries()) {
-    if (text === '') throw new StaticTargetError(`static: entry ${index + 1} of "${target}" is empty`);
-    const entry = parseEntry(text);
+    if (text === '') throw invalid(`entry ${index + 1} is empty`);
+    const entry = parseEntry(text, targetText);
     if (seen.has(entry.hostPort)) continue;
     seen.add(entry.hostPort);
     entries.push(entry);
