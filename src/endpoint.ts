@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 
 type Endpoint = grpc.experimental.Endpoint;
@@ -15,6 +16,32 @@ export interface DiscoveredEndpoint extends Endpoint {
   metadata?: Readonly<Record<string, unknown>>;
   /** Registry tags (Consul), for users. */
   tags?: readonly string[];
+}
+
+/** A syntactically valid DNS name (letters, digits, `-`, `_`; labels of 1..63; at most 253 characters). */
+const DNS_NAME =
+  /^(?=.{1,253}\.?$)[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)*\.?$/i;
+
+/** Whether `host` is an IP address or a syntactically valid DNS name. */
+export function isValidHost(host: string): boolean {
+  return isIP(host) !== 0 || DNS_NAME.test(host);
+}
+
+/**
+ * One spelling per address, so that one address is one ring member: IPv6 compressed and lowercased
+ * (`0:0:0:0:0:0:0:1` → `::1`, as RFC 5952 writes it), hostnames lowercased, IPv4 as it is.
+ */
+export function canonicalHost(host: string): string {
+  const version = isIP(host);
+  if (version === 4) return host;
+  if (version === 6) {
+    try {
+      return new URL(`http://[${host}]/`).hostname.slice(1, -1);
+    } catch {
+      return host.toLowerCase(); // a zone id (fe80::1%eth0), which URL does not take
+    }
+  }
+  return host.toLowerCase();
 }
 
 /** `host:port`, with an IPv6 host in brackets. */

@@ -5,6 +5,8 @@
  * @module
  */
 
+export type { ConsulAgentAddress } from '../consul/agent';
+export { ConsulToken, createConsulToken } from '../consul/token';
 export {
   type ConsulGrpcCheck,
   type ConsulRegistration,
@@ -16,22 +18,19 @@ export {
 } from '../registration/consul';
 export { addHealthService, type ServerHealth, type ServingStatus } from '../registration/health';
 export {
-  buildConsulEndpoints,
-  type ConsulEndpointsResult,
-  ConsulResponseError,
-} from '../resolvers/consul/endpoints';
-export { CONSUL_SCHEME, registerConsulResolver } from '../resolvers/consul/index';
-export { ConsulResolver, healthQueryPath, queryTimeoutMs } from '../resolvers/consul/resolver';
-export {
   CONSUL_CA_OPTION,
   CONSUL_INITIAL_BACKOFF_OPTION,
   CONSUL_MAX_BACKOFF_OPTION,
   CONSUL_QUERIES_PER_SECOND_OPTION,
   CONSUL_TOKEN_OPTION,
-  type ConsulAgentAddress,
-  type ConsulTarget,
-  ConsulTargetError,
-  parseConsulTarget,
-} from '../resolvers/consul/target';
-export { ConsulToken, createConsulToken } from '../resolvers/consul/token';
+} from '../resolvers/consul/channel-options';
+export {
+  buildConsulEndpoints,
+  type ConsulEndpointsResult,
+  ConsulResponseError,
+} from '../resolvers/consul/endpoints';
+export { healthQueryPath, queryTimeoutMs } from '../resolvers/consul/health-query';
+export { CONSUL_SCHEME, registerConsulResolver } from '../resolvers/consul/index';
+export { ConsulResolver } from '../resolvers/consul/resolver';
+export { type ConsulHashKey, type ConsulTarget, parseConsulTarget } from '../resolvers/consul/target';
 export { ResolverError, type ResolverErrorCode } from '../resolvers/shared/resolver-error';

@@ -1,11 +1,6 @@
-import { ConsulHttpClient, ConsulHttpError, describeConsulError } from '../resolvers/consul/http-client';
-import {
-  agentToString,
-  type ConsulTargetError,
-  readConsulCaFile,
-  resolveConsulAgent,
-} from '../resolvers/consul/target';
-import { parseGoDuration } from '../resolvers/shared/go-duration';
+import { agentToString, readConsulCaFile, resolveConsulAgent } from '../consul/agent';
+import { ConsulHttpClient, ConsulHttpError, describeConsulError } from '../consul/http-client';
+import { parseGoDuration } from '../go-duration';
 import { logError, trace } from '../trace';
 
 const COMPONENT = 'consul_registration';
@@ -164,7 +159,7 @@ function resolveAgent(options: ConsulRegistrationOptions): ConsulHttpClient {
     const address = resolveConsulAgent(options.agent, { what: 'agent', schemeAllowed: true });
     return new ConsulHttpClient(address, options.ca ?? readConsulCaFile());
   } catch (error) {
-    throw new ConsulRegistrationError(`registerWithConsul: ${(error as ConsulTargetError).message}`);
+    throw new ConsulRegistrationError(`registerWithConsul: ${(error as Error).message}`);
   }
 }
 

@@ -74,21 +74,117 @@ describe('buildConsulEndpoints', () => {
     ]);
     assert.deepEqual(endpoints, []);
     assert.equal(skipped.length, 2);
-    assert.match(skipped[1]!, /noport: port 0/);
+    assert.match(skipped[1]!, /entry 1 \(service ID "noport"\): Port 0 is not a port number/);
   });
 
-  const wrong: [string, unknown][] = [
-    ['not an array', { Service: [] }],
-    ['entry not an object', [42]],
-    ['Service missing', [{ Node: {} }]],
-    ['Port not a number', [entry({ ID: 'x', Address: 'a', Port: '1' })]],
-    ['Tags not strings', [entry({ ID: 'x', Address: 'a', Port: 1, Tags: [1] })]],
-    ['Meta not an object', [entry({ ID: 'x', Address: 'a', Port: 1, Meta: 'm' })]],
-    ['Weights.Passing not a number', [entry({ ID: 'x', Address: 'a', Port: 1, Weights: { Passing: 'x' } })]],
+  it('rejects only a body that is not an array', () => {
+    assert.throws(() => buildConsulEndpoints({ Service: [] }), ConsulResponseError);
+  });
+
+  const malformed: [string, unknown, RegExp][] = [
+    ['entry not an object', 42, /^entry 0: not an object$/],
+    ['Service missing', { Node: {} }, /^entry 0: Service is not an object$/],
+    ['Port "abc"', entry({ ID: 'x', Address: '10.0.0.9', Port: 'abc' }), /"x"\): Port "abc" is not a port/],
+    ['Port 1.5', entry({ ID: 'x', Address: '10.0.0.9', Port: 1.5 }), /Port 1.5 is not a port/],
+    [
+      'Tags not strings',
+      entry({ ID: 'x', Address: 'a', Port: 1, Tags: [1] }),
+      /Tags is not an array of strings/,
+    ],
+    ['Meta not an object', entry({ ID: 'x', Address: 'a', Port: 1, Meta: 'm' }), /Meta is not an object/],
+    [
+      'Weights.Passing "x"',
+      entry({ ID: 'x', Address: 'a', Port: 1, Weights: { Passing: 'x' } }),
+      /Passing "x"/,
+    ],
+    [
+      'address "not an ip"',
+      entry({ ID: 'x', Address: 'not an ip', Port: 1 }),
+      /"not an ip" is neither an IP/,
+    ],
+    ['address "a..b"', entry({ ID: 'x', Address: 'a..b', Port: 1 }), /"a..b" is neither/],
   ];
-  for (const [what, body] of wrong) {
-    it(`rejects a wrong shape: ${what}`, () => {
-      assert.throws(() => buildConsulEndpoints(body), ConsulResponseError);
+  for (const [what, bad, reason] of malformed) {
+    it(`skips a malformed entry (${what}), naming it, and keeps the rest`, () => {
+      const good = entry({ ID: 'good', Address: '10.0.0.1', Port: 7 });
+      const { endpoints, skipped } = buildConsulEndpoints([bad, good]);
+      assert.deepEqual(addressesOf(endpoints), ['10.0.0.1:7']);
+      assert.equal(skipped.length, 1);
+      assert.match(skipped[0]!, reason);
     });
   }
+
+  it('accepts IP addresses and DNS names as hosts', () => {
+    const { endpoints, skipped } = buildConsulEndpoints([
+      entry({ ID: 'a', Address: 'node-1.dc1.consul', Port: 1 }),
+      entry({ ID: 'b', Address: '10.0.0.1', Port: 1 }),
+      entry({ ID: 'c', Address: 'fd00::1', Port: 1 }),
+    ]);
+    assert.deepEqual(skipped, []);
+    assert.equal(endpoints.length, 3);
+  });
+
+  it('canonicalises IPv6, so that one address is one member', () => {
+    const { endpoints } = buildConsulEndpoints([
+      entry({ ID: 'short', Address: '::1', Port: 9 }),
+      entry({ ID: 'long', Address: '0:0:0:0:0:0:0:1', Port: 9 }),
+      entry({ ID: 'upper', Address: 'FD00:0:0::2', Port: 9 }),
+    ]);
+    assert.deepEqual(addressesOf(endpoints), ['[::1]:9', '[fd00::2]:9']);
+  });
+
+  it('hashkey=id: the service ID is the ring identity, so a new IP keeps it; repeated IDs are node-qualified', () => {
+    const before = buildConsulEndpoints(
+      [entry({ ID: 'cache-0', Address: '10.0.0.1', Port: 1 })],
+      undefined,
+      false,
+      {
+        kind: 'id',
+      },
+    );
+    const after = buildConsulEndpoints(
+      [entry({ ID: 'cache-0', Address: '10.0.0.77', Port: 1 })],
+      undefined,
+      false,
+      {
+        kind: 'id',
+      },
+    );
+    assert.equal(before.endpoints[0]!.hashKey, 'cache-0');
+    assert.equal(after.endpoints[0]!.hashKey, 'cache-0');
+    const twoNodes = buildConsulEndpoints(
+      [
+        { Node: { Node: 'n1', Address: '10.0.0.1' }, Service: { ID: 'web', Port: 1 } },
+        { Node: { Node: 'n2', Address: '10.0.0.2' }, Service: { ID: 'web', Port: 1 } },
+      ],
+      undefined,
+      false,
+      { kind: 'id' },
+    );
+    assert.deepEqual(
+      twoNodes.endpoints.map((e) => e.hashKey),
+      ['n1/web', 'n2/web'],
+    );
+  });
+
+  it('hashkey=meta:<key>: the Meta value, falling back to the address when missing or not unique', () => {
+    const { endpoints, warnings } = buildConsulEndpoints(
+      [
+        entry({ ID: 'a', Address: '10.0.0.1', Port: 1, Meta: { pod: 'cache-0' } }),
+        entry({ ID: 'b', Address: '10.0.0.2', Port: 1, Meta: { pod: 'dup' } }),
+        entry({ ID: 'c', Address: '10.0.0.3', Port: 1, Meta: { pod: 'dup' } }),
+        entry({ ID: 'd', Address: '10.0.0.4', Port: 1 }),
+      ],
+      undefined,
+      false,
+      { kind: 'meta', key: 'pod' },
+    );
+    assert.deepEqual(
+      endpoints.map((e) => e.hashKey),
+      ['cache-0', undefined, undefined, undefined],
+    );
+    assert.equal(warnings.length, 3);
+    assert.match(warnings[0]!, /10\.0\.0\.2:1: Service\.Meta\["pod"\] "dup" is not unique/);
+    assert.match(warnings[2]!, /10\.0\.0\.4:1: no Service\.Meta\["pod"\]/);
+  });
 });

@@ -22,10 +22,17 @@ function uri(target: string): grpc.experimental.GrpcUri {
   return { scheme: 'consul', authority: m[1], path: m[2]! };
 }
 
-/** Starts a resolver on `target`, marking the constructor as a synchronous section. */
+/**
+ * Starts a resolver on `target` as grpc-js does (constructor, then updateResolution()), marking both
+ * as a synchronous section.
+ */
 function startResolver(target: string, options: grpc.ChannelOptions = {}) {
   const recorder = new ResolutionRecorder();
-  const resolver = recorder.sync(() => new ConsulResolver(uri(target), recorder.listener, options));
+  const resolver = recorder.sync(() => {
+    const created = new ConsulResolver(uri(target), recorder.listener, options);
+    created.updateResolution();
+    return created;
+  });
   return { recorder, resolver };
 }
 
@@ -322,7 +329,11 @@ describe('consul resolver against the double', { skip: NEEDS_DOUBLE }, () => {
         [CONSUL_TOKEN_OPTION]: createConsulToken('noread'),
       });
       const empty = await noRead.recorder.waitFor(() => true, 'answer for a token without read rights');
-      assert.deepEqual(empty.endpoints, [], 'an empty list is reported as such');
+      // An empty answer fails calls at once, naming the service and the agent.
+      assert.equal(
+        empty.error?.details,
+        `consul://${acl.address}/${service}: no passing instances of service "${service}" in Consul at http://${acl.address}`,
+      );
       noRead.resolver.destroy();
     } finally {
       await acl.stop();

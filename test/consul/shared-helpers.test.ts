@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ExponentialBackoff, parseGoDuration, TokenBucket } from '../../src/resolvers/shared';
+import { parseGoDuration } from '../../src/go-duration';
+import { ExponentialBackoff, TokenBucket } from '../../src/resolvers/shared';
 
 describe('TokenBucket', () => {
   it('allows a burst, then spaces reservations at the rate', () => {

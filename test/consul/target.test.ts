@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   CONSUL_TOKEN_OPTION,
-  ConsulTargetError,
   createConsulToken,
   parseConsulTarget,
+  ResolverError,
 } from '../../src/exports/consul';
-import { resolveConsulToken } from '../../src/resolvers/consul/target';
+import { resolveConsulToken } from '../../src/resolvers/consul/channel-options';
 
 const noEnv = {};
 
@@ -29,6 +29,7 @@ describe('parseConsulTarget', () => {
       stale: true,
       consistent: false,
       limit: 3,
+      hashKey: { kind: 'address' },
     });
   });
 
@@ -103,7 +104,11 @@ describe('parseConsulTarget', () => {
     it(`rejects ${target}${env ? ` with ${JSON.stringify(env)}` : ''}`, () => {
       assert.throws(
         () => parseConsulTarget(target, env ?? noEnv),
-        (error: unknown) => error instanceof ConsulTargetError && message.test(error.message),
+        (error: unknown) =>
+          error instanceof ResolverError &&
+          error.code === 'INVALID_TARGET' &&
+          error.message.startsWith('consul:') &&
+          message.test(error.message),
       );
     });
   }

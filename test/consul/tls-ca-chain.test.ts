@@ -35,6 +35,7 @@ describe('consul with a CA-issued server certificate', () => {
       recorder.listener,
       { [CONSUL_INITIAL_BACKOFF_OPTION]: 60_000, ...(ca && { [CONSUL_CA_OPTION]: ca }) },
     );
+    resolver.updateResolution();
     return { recorder, resolver };
   };
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type * as grpc from '@grpc/grpc-js';
+import * as grpc from '@grpc/grpc-js';
 import { CONSUL_CA_OPTION, CONSUL_INITIAL_BACKOFF_OPTION, ConsulResolver } from '../../src/exports/consul';
 import { registerWithConsul } from '../../src/registration/consul';
 import { ConsulDouble } from '../support/consul-double';
@@ -29,6 +29,7 @@ describe('consul over https', { skip }, () => {
       recorder.listener,
       { [CONSUL_INITIAL_BACKOFF_OPTION]: 60_000, ...options },
     );
+    resolver.updateResolution();
     return { recorder, resolver };
   };
 
@@ -53,7 +54,9 @@ describe('consul over https', { skip }, () => {
     try {
       const { recorder, resolver } = resolve('?scheme=https', {});
       const r = await recorder.waitFor(() => true, 'answer');
-      assert.deepEqual(r.endpoints, []);
+      // The TLS handshake worked: Consul answered (no instances of "web"), not a certificate error.
+      assert.equal(r.error?.code, grpc.status.UNAVAILABLE);
+      assert.match(r.error!.details, /no passing instances of service "web"/);
       resolver.destroy();
     } finally {
       if (saved === undefined) delete process.env['CONSUL_CACERT'];

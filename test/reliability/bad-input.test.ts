@@ -17,7 +17,7 @@ import { ConsistentHashConfig } from '../../src/balancer/config';
 import { ConsistentHashLoadBalancer } from '../../src/balancer/load-balancer';
 import { RingHashExperimentalConfig } from '../../src/balancer/ring-hash-experimental-config';
 import type { DiscoveredEndpoint } from '../../src/endpoint';
-import { ConsulTargetError, parseConsulTarget } from '../../src/exports/consul';
+import { parseConsulTarget } from '../../src/exports/consul';
 import { parseEtcdTarget } from '../../src/exports/etcd';
 import { buildRing } from '../../src/rings';
 import type { RingAlgorithm } from '../../src/rings/types';
@@ -750,14 +750,15 @@ describe('malformed consul: and etcd: targets (parsers only; registry faults are
     fc.array(piece, { maxLength: 10 }).map((p) => p.join('')),
   );
 
-  it('parseConsulTarget returns a target or throws ConsulTargetError', () => {
+  it('parseConsulTarget returns a target or throws ResolverError (INVALID_TARGET)', () => {
     fc.assert(
       fc.property(text, (raw) => {
         try {
           parseConsulTarget(raw.startsWith('consul:') ? raw : `consul:${raw}`, {});
         } catch (e) {
-          assert.ok(e instanceof ConsulTargetError, `${JSON.stringify(raw)}: ${String(e)}`);
-          assert.match(e.message, /consul/i);
+          assert.ok(e instanceof ResolverError, `${JSON.stringify(raw)}: ${String(e)}`);
+          assert.equal(e.code, 'INVALID_TARGET');
+          assert.match(e.message, /^consul:/);
         }
       }),
       { numRuns: 2000 },

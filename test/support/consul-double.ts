@@ -10,7 +10,7 @@ import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { service as healthServiceDefinition } from 'grpc-health-check';
-import { parseGoDuration } from '../../src/resolvers/shared/go-duration';
+import { parseGoDuration } from '../../src/go-duration';
 
 /** What a token may do. Consul's real model is rule-based; the double keeps the three rights we need. */
 export interface ConsulDoubleAclRights {
@@ -38,7 +38,7 @@ export interface ConsulDoubleOptions {
 
 /** An injected fault for `GET /v1/health/service/...`. */
 export type ConsulDoubleFault =
-  | { kind: 'status'; status: number; body?: string }
+  | { kind: 'status'; status: number; body?: string; headers?: Record<string, string> }
   | { kind: 'hang' }
   | { kind: 'malformed-json' }
   | { kind: 'wrong-shape' }
@@ -498,7 +498,13 @@ export class ConsulDouble extends EventEmitter {
     }
 
     const fault = this.fault;
-    if (fault?.kind === 'status') return { status: fault.status, body: fault.body ?? 'injected failure' };
+    if (fault?.kind === 'status') {
+      return {
+        status: fault.status,
+        body: fault.body ?? 'injected failure',
+        ...(fault.headers && { headers: fault.headers }),
+      };
+    }
     if (fault?.kind === 'hang') {
       this.hanging.add(res);
       res.on('close', () => this.hanging.delete(res));

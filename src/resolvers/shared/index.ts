@@ -8,7 +8,6 @@ export type {
   WatchSink,
 } from './adapter';
 export { type BackoffOptions, ExponentialBackoff } from './backoff';
-export { parseGoDuration } from './go-duration';
 export { LifecycleResolver } from './lifecycle';
 export { ResolverError, type ResolverErrorCode, toResolverError } from './resolver-error';
 export { TokenBucket } from './token-bucket';

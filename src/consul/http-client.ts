@@ -1,13 +1,24 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
-import { agentToString, type ConsulAgentAddress } from './target';
+import { agentToString, type ConsulAgentAddress } from './agent';
 
 /** A Consul HTTP API answer. */
 export interface ConsulHttpResponse {
   status: number;
   /** `X-Consul-Index`, parsed; `undefined` when absent or not a number. */
   index: number | undefined;
+  /** `Retry-After` (delay-seconds or an HTTP date), in ms; `undefined` when absent or unreadable. */
+  retryAfterMs: number | undefined;
   body: string;
+}
+
+/** `Retry-After` as RFC 9110 §10.2.3 writes it (seconds, or an HTTP date) → ms from `now`. */
+export function parseRetryAfter(value: string | undefined, now = Date.now()): number | undefined {
+  if (value === undefined) return undefined;
+  const text = value.trim();
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  const date = Date.parse(text);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
 /** One Consul HTTP request. */
@@ -132,9 +143,11 @@ export class ConsulHttpClient {
           const rawIndex = response.headers['x-consul-index'];
           const indexText = Array.isArray(rawIndex) ? rawIndex[0] : rawIndex;
           const index = indexText !== undefined && /^\d+$/.test(indexText) ? Number(indexText) : undefined;
+          const retryAfter = response.headers['retry-after'];
           finish(null, {
             status: response.statusCode ?? 0,
             index,
+            retryAfterMs: parseRetryAfter(Array.isArray(retryAfter) ? retryAfter[0] : retryAfter),
             body: Buffer.concat(chunks).toString('utf8'),
           });
         });
