@@ -23,6 +23,5 @@ export {
   KUBERNETES_KUBECONFIG_OPTION,
   KUBERNETES_SCHEME,
   type KubernetesTarget,
-  KubernetesTargetError,
   parseKubernetesTarget,
 } from '../resolvers/kubernetes/target';

@@ -71,7 +71,11 @@ export class KubernetesClient {
     await this.stream(path, options.timeoutMs, options.timeoutMs, options.signal, undefined, (chunk) => {
       size += chunk.length;
       if (size > MAX_BODY_BYTES)
-        throw new KubernetesError(`${this.serverText}: response larger than ${MAX_BODY_BYTES} bytes`);
+        throw new KubernetesError(
+          `${this.serverText}: response larger than ${MAX_BODY_BYTES} bytes`,
+          undefined,
+          'malformed',
+        );
       chunks.push(chunk);
     });
     const body = chunks.join('');
@@ -80,6 +84,8 @@ export class KubernetesClient {
     } catch {
       throw new KubernetesError(
         `${this.serverText}: GET ${shortPath(path)}: malformed JSON (${body.length} bytes)`,
+        undefined,
+        'malformed',
       );
     }
   }
@@ -102,7 +108,11 @@ export class KubernetesClient {
         const lines = pending.split('\n');
         pending = lines.pop()!;
         if (pending.length > MAX_LINE_BYTES) {
-          throw new KubernetesError(`${this.serverText}: watch event larger than ${MAX_LINE_BYTES} bytes`);
+          throw new KubernetesError(
+            `${this.serverText}: watch event larger than ${MAX_LINE_BYTES} bytes`,
+            undefined,
+            'malformed',
+          );
         }
         const events: WatchEvent[] = [];
         for (const line of lines) {
@@ -111,6 +121,8 @@ export class KubernetesClient {
           if (event === null) {
             throw new KubernetesError(
               `${this.serverText}: malformed watch event (${line.length} bytes, not {"type","object"} JSON)`,
+              undefined,
+              'malformed',
             );
           }
           events.push(event);
@@ -119,7 +131,11 @@ export class KubernetesClient {
       },
     );
     if (pending.trim() !== '')
-      throw new KubernetesError(`${this.serverText}: watch stream ended inside an event`);
+      throw new KubernetesError(
+        `${this.serverText}: watch stream ended inside an event`,
+        undefined,
+        'malformed',
+      );
   }
 
   /** Closes every socket; later requests fail. */
@@ -168,6 +184,8 @@ export class KubernetesClient {
     if (credentials.token !== undefined && server.protocol === 'http:' && !isLoopbackHost(server.hostname)) {
       throw new KubernetesError(
         `refusing to send a bearer token over plain http:// to ${server.host}: anyone on the path could read it; use https:// (plain http is allowed only to a loopback host, as with kubectl proxy)`,
+        undefined,
+        'config',
       );
     }
     if (signal?.aborted) throw new KubernetesError(`${where}: aborted`);

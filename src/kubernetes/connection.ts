@@ -64,6 +64,8 @@ export function loadKubernetesConnection(sources: ConnectionSources = {}): Kuber
   if (existsSync(defaultPath)) return loadKubeconfig([defaultPath], true);
   throw new KubernetesError(
     `no Kubernetes API configuration: KUBECONFIG is not set, this is not a pod (KUBERNETES_SERVICE_HOST is not set) and ${defaultPath} does not exist`,
+    undefined,
+    'config',
   );
 }
 
@@ -76,6 +78,8 @@ export function inClusterConnection(env: NodeJS.ProcessEnv, dir: string): Kubern
   if (!existsSync(tokenPath)) {
     throw new KubernetesError(
       `in-cluster configuration: the service-account token ${tokenPath} does not exist (is automountServiceAccountToken false?)`,
+      undefined,
+      'config',
     );
   }
   const server = parseServer(
@@ -113,6 +117,8 @@ function readFileFor(path: string, what: string): Buffer {
   } catch (error) {
     throw new KubernetesError(
       `${what} ${path} cannot be read: ${(error as NodeJS.ErrnoException).code ?? error}`,
+      undefined,
+      'config',
     );
   }
 }
@@ -122,10 +128,14 @@ function parseServer(text: string, where: string): URL {
   try {
     url = new URL(text);
   } catch {
-    throw new KubernetesError(`${where}: server "${text}" is not a URL`);
+    throw new KubernetesError(`${where}: server "${text}" is not a URL`, undefined, 'config');
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new KubernetesError(`${where}: server "${text}" must be an https:// (or http://) URL`);
+    throw new KubernetesError(
+      `${where}: server "${text}" must be an https:// (or http://) URL`,
+      undefined,
+      'config',
+    );
   }
   return url;
 }
@@ -146,7 +156,7 @@ export function loadKubeconfig(paths: readonly string[], mustExist: boolean): Ku
   for (const path of paths) {
     const absolute = resolvePath(path);
     if (!existsSync(absolute)) {
-      if (mustExist) throw new KubernetesError(`kubeconfig ${path} does not exist`);
+      if (mustExist) throw new KubernetesError(`kubeconfig ${path} does not exist`, undefined, 'config');
       continue;
     }
     used.push(path);
@@ -157,11 +167,13 @@ export function loadKubeconfig(paths: readonly string[], mustExist: boolean): Ku
       if (error instanceof KubernetesError) throw error;
       throw new KubernetesError(
         `kubeconfig ${path} is not valid YAML: ${(error as Error).message.split('\n')[0]}`,
+        undefined,
+        'config',
       );
     }
     if (doc === null || doc === undefined) continue;
     if (typeof doc !== 'object' || Array.isArray(doc)) {
-      throw new KubernetesError(`kubeconfig ${path} is not a YAML mapping`);
+      throw new KubernetesError(`kubeconfig ${path} is not a YAML mapping`, undefined, 'config');
     }
     const config = doc as YamlMap;
     const dir = dirname(absolute);
@@ -174,27 +186,37 @@ export function loadKubeconfig(paths: readonly string[], mustExist: boolean): Ku
   }
   const files = used.length > 0 ? used.join(delimiter) : paths.join(delimiter);
   const where = `kubeconfig ${files}`;
-  if (used.length === 0) throw new KubernetesError(`${where}: none of these files exists`);
+  if (used.length === 0)
+    throw new KubernetesError(`${where}: none of these files exists`, undefined, 'config');
   if (currentContext === undefined) {
-    throw new KubernetesError(`${where}: current-context is not set (kubectl config use-context <name>)`);
+    throw new KubernetesError(
+      `${where}: current-context is not set (kubectl config use-context <name>)`,
+      undefined,
+      'config',
+    );
   }
   const context = contexts.get(currentContext);
   if (context === undefined) {
-    throw new KubernetesError(`${where}: current-context "${currentContext}" is not among its contexts`);
+    throw new KubernetesError(
+      `${where}: current-context "${currentContext}" is not among its contexts`,
+      undefined,
+      'config',
+    );
   }
   const here = `${where} (context "${currentContext}")`;
   const clusterName = stringField(context.value, 'cluster', here);
   const cluster = clusters.get(clusterName ?? '');
   if (clusterName === undefined || cluster === undefined) {
-    throw new KubernetesError(`${here}: cluster "${clusterName ?? ''}" is not defined`);
+    throw new KubernetesError(`${here}: cluster "${clusterName ?? ''}" is not defined`, undefined, 'config');
   }
   const userName = stringField(context.value, 'user', here);
   const user = userName === undefined ? undefined : users.get(userName);
   if (userName !== undefined && user === undefined) {
-    throw new KubernetesError(`${here}: user "${userName}" is not defined`);
+    throw new KubernetesError(`${here}: user "${userName}" is not defined`, undefined, 'config');
   }
   const serverText = stringField(cluster.value, 'server', here);
-  if (serverText === undefined) throw new KubernetesError(`${here}: cluster "${clusterName}" has no server`);
+  if (serverText === undefined)
+    throw new KubernetesError(`${here}: cluster "${clusterName}" has no server`, undefined, 'config');
   const server = parseServer(serverText, here);
   const ca = pemFrom(cluster, 'certificate-authority', here);
   const namespace = stringField(context.value, 'namespace', here);
@@ -210,6 +232,8 @@ export function loadKubeconfig(paths: readonly string[], mustExist: boolean): Ku
     if (u['auth-provider'] !== undefined) {
       throw new KubernetesError(
         `${here}: user "${userName}" uses an auth-provider, which was removed from Kubernetes clients; use an exec credential plugin`,
+        undefined,
+        'config',
       );
     }
     if (u['exec'] !== undefined && u['exec'] !== null)
@@ -219,6 +243,8 @@ export function loadKubeconfig(paths: readonly string[], mustExist: boolean): Ku
     else if (u['username'] !== undefined || u['password'] !== undefined) {
       throw new KubernetesError(
         `${here}: user "${userName}" uses basic auth (username/password), which Kubernetes removed`,
+        undefined,
+        'config',
       );
     }
     const cert = pemFrom(user, 'client-certificate', here);
@@ -226,6 +252,8 @@ export function loadKubeconfig(paths: readonly string[], mustExist: boolean): Ku
     if ((cert === undefined) !== (key === undefined)) {
       throw new KubernetesError(
         `${here}: user "${userName}" has a client certificate or key without the other`,
+        undefined,
+        'config',
       );
     }
     if (cert !== undefined && key !== undefined) clientCertificate = { cert, key };
@@ -245,12 +273,17 @@ export function loadKubeconfig(paths: readonly string[], mustExist: boolean): Ku
 
 function collect(list: unknown, field: string, into: Map<string, Named>, dir: string, path: string): void {
   if (list === undefined || list === null) return;
-  if (!Array.isArray(list)) throw new KubernetesError(`kubeconfig ${path}: "${field}s" is not a list`);
+  if (!Array.isArray(list))
+    throw new KubernetesError(`kubeconfig ${path}: "${field}s" is not a list`, undefined, 'config');
   for (const item of list) {
     const name = (item as YamlMap | null)?.['name'];
     const value = (item as YamlMap | null)?.[field];
     if (typeof name !== 'string')
-      throw new KubernetesError(`kubeconfig ${path}: an entry of "${field}s" has no name`);
+      throw new KubernetesError(
+        `kubeconfig ${path}: an entry of "${field}s" has no name`,
+        undefined,
+        'config',
+      );
     if (into.has(name)) continue;
     into.set(name, {
       name,
@@ -263,7 +296,8 @@ function collect(list: unknown, field: string, into: Map<string, Named>, dir: st
 function stringField(map: YamlMap, key: string, where: string): string | undefined {
   const value = map[key];
   if (value === undefined || value === null || value === '') return undefined;
-  if (typeof value !== 'string') throw new KubernetesError(`${where}: "${key}" must be a string`);
+  if (typeof value !== 'string')
+    throw new KubernetesError(`${where}: "${key}" must be a string`, undefined, 'config');
   return value;
 }
 
@@ -278,10 +312,11 @@ function pemFrom(entry: Named, field: string, where: string): Buffer | undefined
 
 function execFrom(raw: unknown, dir: string, where: string): ExecConfig {
   if (typeof raw !== 'object' || raw === null)
-    throw new KubernetesError(`${where}: user.exec is not a mapping`);
+    throw new KubernetesError(`${where}: user.exec is not a mapping`, undefined, 'config');
   const e = raw as YamlMap;
   const command = stringField(e, 'command', where);
-  if (command === undefined) throw new KubernetesError(`${where}: user.exec has no command`);
+  if (command === undefined)
+    throw new KubernetesError(`${where}: user.exec has no command`, undefined, 'config');
   const args = Array.isArray(e['args']) ? e['args'].map(String) : [];
   const env = Array.isArray(e['env'])
     ? e['env'].map((v) => ({
@@ -338,9 +373,12 @@ export class CredentialSource {
         } catch (error) {
           throw new KubernetesError(
             `the token file ${c.auth.path} cannot be read: ${(error as NodeJS.ErrnoException).code ?? error}`,
+            undefined,
+            'config',
           );
         }
-        if (token === '') throw new KubernetesError(`the token file ${c.auth.path} is empty`);
+        if (token === '')
+          throw new KubernetesError(`the token file ${c.auth.path} is empty`, undefined, 'config');
         return { ...base, token };
       }
       case 'exec': {

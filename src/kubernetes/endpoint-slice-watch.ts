@@ -104,12 +104,20 @@ export class EndpointSliceWatch {
         metadata?: { resourceVersion?: unknown; continue?: unknown };
       } | null;
       if (list === null || typeof list !== 'object' || !Array.isArray(list.items)) {
-        throw new KubernetesError(`${this.client.serverText}: the EndpointSlice list has no items array`);
+        throw new KubernetesError(
+          `${this.client.serverText}: the EndpointSlice list has no items array`,
+          undefined,
+          'malformed',
+        );
       }
       for (const item of list.items) items.push(checkSlice(item, 'list'));
       const rv = list.metadata?.resourceVersion;
       if (typeof rv !== 'string' || rv === '') {
-        throw new KubernetesError(`${this.client.serverText}: the EndpointSlice list has no resourceVersion`);
+        throw new KubernetesError(
+          `${this.client.serverText}: the EndpointSlice list has no resourceVersion`,
+          undefined,
+          'malformed',
+        );
       }
       resourceVersion = rv;
       const next = list.metadata?.continue;
@@ -157,6 +165,7 @@ export class EndpointSliceWatch {
       throw new KubernetesError(
         `${this.client.serverText}: watch ERROR event${code !== undefined ? ` ${code}` : ''}: ${message}`,
         code,
+        'status',
       );
     }
     const object = event.object as { metadata?: { resourceVersion?: unknown } };
@@ -166,7 +175,11 @@ export class EndpointSliceWatch {
       return false;
     }
     if (event.type !== 'ADDED' && event.type !== 'MODIFIED' && event.type !== 'DELETED') {
-      throw new KubernetesError(`${this.client.serverText}: unknown watch event type "${event.type}"`);
+      throw new KubernetesError(
+        `${this.client.serverText}: unknown watch event type "${event.type}"`,
+        undefined,
+        'malformed',
+      );
     }
     const slice = checkSlice(event.object, `${event.type} event`);
     if (slice.metadata.resourceVersion !== undefined) this.resourceVersion = slice.metadata.resourceVersion;
@@ -181,16 +194,32 @@ function checkSlice(value: unknown, where: string): EndpointSlice {
   const slice = value as EndpointSlice | null;
   const name = slice?.metadata?.name;
   if (slice === null || typeof slice !== 'object' || typeof name !== 'string' || name === '') {
-    throw new KubernetesError(`malformed EndpointSlice in the ${where}: no metadata.name`);
+    throw new KubernetesError(
+      `malformed EndpointSlice in the ${where}: no metadata.name`,
+      undefined,
+      'malformed',
+    );
   }
   if (typeof slice.addressType !== 'string') {
-    throw new KubernetesError(`malformed EndpointSlice ${name} in the ${where}: no addressType`);
+    throw new KubernetesError(
+      `malformed EndpointSlice ${name} in the ${where}: no addressType`,
+      undefined,
+      'malformed',
+    );
   }
   if (slice.endpoints !== undefined && slice.endpoints !== null && !Array.isArray(slice.endpoints)) {
-    throw new KubernetesError(`malformed EndpointSlice ${name} in the ${where}: endpoints is not a list`);
+    throw new KubernetesError(
+      `malformed EndpointSlice ${name} in the ${where}: endpoints is not a list`,
+      undefined,
+      'malformed',
+    );
   }
   if (slice.ports !== undefined && slice.ports !== null && !Array.isArray(slice.ports)) {
-    throw new KubernetesError(`malformed EndpointSlice ${name} in the ${where}: ports is not a list`);
+    throw new KubernetesError(
+      `malformed EndpointSlice ${name} in the ${where}: ports is not a list`,
+      undefined,
+      'malformed',
+    );
   }
   return slice;
 }

@@ -42,6 +42,8 @@ export function runExecCredentialPlugin(
     return Promise.reject(
       new KubernetesError(
         `${what}: exec apiVersion "${exec.apiVersion}" is not supported (use client.authentication.k8s.io/v1 or v1beta1)`,
+        undefined,
+        'config',
       ),
     );
   }
@@ -49,6 +51,8 @@ export function runExecCredentialPlugin(
     return Promise.reject(
       new KubernetesError(
         `${what}: interactiveMode "Always" needs a terminal, which a gRPC client does not have`,
+        undefined,
+        'config',
       ),
     );
   }
@@ -81,6 +85,8 @@ export function runExecCredentialPlugin(
           reject(
             new KubernetesError(
               `${what} failed: ${code === 'ENOENT' ? 'command not found' : error.message.split('\n')[0]}${detail ? `: ${detail}` : ''}${hint}`,
+              undefined,
+              'config',
             ),
           );
           return;
@@ -101,7 +107,11 @@ export function parseExecCredential(stdout: string, what: string): ExecResult {
   try {
     body = JSON.parse(stdout);
   } catch {
-    throw new KubernetesError(`${what} printed no ExecCredential JSON (${stdout.length} bytes)`);
+    throw new KubernetesError(
+      `${what} printed no ExecCredential JSON (${stdout.length} bytes)`,
+      undefined,
+      'config',
+    );
   }
   const status = (body as { status?: Record<string, unknown> } | null)?.status;
   if (
@@ -109,7 +119,11 @@ export function parseExecCredential(stdout: string, what: string): ExecResult {
     status === null ||
     typeof status !== 'object'
   ) {
-    throw new KubernetesError(`${what} printed JSON that is not an ExecCredential with a status`);
+    throw new KubernetesError(
+      `${what} printed JSON that is not an ExecCredential with a status`,
+      undefined,
+      'config',
+    );
   }
   const result: ExecResult = {};
   if (typeof status['token'] === 'string' && status['token'] !== '') result.token = status['token'];
@@ -118,7 +132,11 @@ export function parseExecCredential(stdout: string, what: string): ExecResult {
     result.key = status['clientKeyData'];
   }
   if (result.token === undefined && result.cert === undefined) {
-    throw new KubernetesError(`${what} returned neither a token nor a client certificate and key`);
+    throw new KubernetesError(
+      `${what} returned neither a token nor a client certificate and key`,
+      undefined,
+      'config',
+    );
   }
   const expiry = status['expirationTimestamp'];
   if (typeof expiry === 'string') {

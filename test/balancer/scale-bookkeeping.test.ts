@@ -230,7 +230,10 @@ describe('gRPC ring-size cap', () => {
   it('a size of 0 means the default, as in grpc-go', () => {
     assert.deepEqual(parseRingHashExperimentalSettings({ minRingSize: 0, maxRingSize: '0' }).ringOptions, {});
     assert.deepEqual(parseConsistentHashSettings({ minRingSize: 0, maxRingSize: 0 }).ringOptions, {});
-    assert.throws(() => parseRingHashExperimentalSettings({ minRingSize: 5000, maxRingSize: 0 }), /must not exceed/);
+    assert.throws(
+      () => parseRingHashExperimentalSettings({ minRingSize: 5000, maxRingSize: 0 }),
+      /must not exceed/,
+    );
   });
 
   const members = endpointsOf(3).map((e) => ({ id: endpointKey(e) }));
@@ -249,7 +252,11 @@ describe('gRPC ring-size cap', () => {
       const helper = new FakeChannelHelper();
       const lb = new ConsistentHashLoadBalancer(helper);
       const lbConfig = new RingHashExperimentalConfig(
-        parseRingHashExperimentalSettings({ minRingSize: 8192, maxRingSize: 8192, requestHashHeader: HEADER }),
+        parseRingHashExperimentalSettings({
+          minRingSize: 8192,
+          maxRingSize: 8192,
+          requestHashHeader: HEADER,
+        }),
       );
       assert.equal(push(lb, endpointsOf(3), lbConfig, options), true);
       const observed: string[] = [];

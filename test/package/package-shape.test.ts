@@ -109,7 +109,6 @@ describe('package shape', () => {
       ],
       'grpc-consistent-hash/kubernetes': [
         'parseKubernetesTarget',
-        'KubernetesTargetError',
         'KUBERNETES_SCHEME',
         'KUBERNETES_IDENTITY_OPTION',
         'registerKubernetesResolver',

@@ -89,20 +89,15 @@ export function parseLabelSelector(
   for (const raw of text.split(',')) {
     const term = raw.trim();
     if (term === '') continue;
-    let m: RegExpExecArray | null;
-    if ((m = /^([\w./-]+)\s*!=\s*([\w.-]*)$/.exec(term))) {
-      const [, k, v] = m;
-      terms.push((l) => l[k!] !== v);
-    } else if ((m = /^([\w./-]+)\s*==?\s*([\w.-]*)$/.exec(term))) {
-      const [, k, v] = m;
-      terms.push((l) => l[k!] === v);
-    } else if ((m = /^!([\w./-]+)$/.exec(term))) {
-      const [, k] = m;
-      terms.push((l) => !(k! in l));
-    } else if ((m = /^([\w./-]+)$/.exec(term))) {
-      const [, k] = m;
-      terms.push((l) => k! in l);
-    } else return null;
+    const notEqual = /^([\w./-]+)\s*!=\s*([\w.-]*)$/.exec(term);
+    const equal = /^([\w./-]+)\s*==?\s*([\w.-]*)$/.exec(term);
+    const absent = /^!([\w./-]+)$/.exec(term);
+    const present = /^([\w./-]+)$/.exec(term);
+    if (notEqual) terms.push((l) => l[notEqual[1]!] !== notEqual[2]);
+    else if (equal) terms.push((l) => l[equal[1]!] === equal[2]);
+    else if (absent) terms.push((l) => !(absent[1]! in l));
+    else if (present) terms.push((l) => present[1]! in l);
+    else return null;
   }
   return (labels) => terms.every((t) => t(labels ?? {}));
 }

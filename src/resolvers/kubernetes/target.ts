@@ -1,5 +1,6 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { PortSelector } from '../../kubernetes/endpoint-slices';
+import { ResolverError } from '../shared/resolver-error';
 
 /** URI scheme of the Kubernetes resolver. */
 export const KUBERNETES_SCHEME = 'kubernetes';
@@ -21,11 +22,6 @@ export interface KubernetesTarget {
   readonly port: PortSelector;
 }
 
-/** A malformed `kubernetes:` target; the message names the bad part. */
-export class KubernetesTargetError extends Error {
-  override readonly name = 'KubernetesTargetError';
-}
-
 const DNS_1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const PORT_NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
@@ -40,7 +36,7 @@ const FORMS =
  *
  * `<port>` is a port number or a port name of the service's EndpointSlices; without it the service
  * must have exactly one port.
- * @throws KubernetesTargetError naming the bad part.
+ * @throws ResolverError (code `INVALID_TARGET`) naming the bad part.
  */
 export function parseKubernetesTarget(target: string | grpc.experimental.GrpcUri): KubernetesTarget {
   let authority: string | undefined;
@@ -50,19 +46,17 @@ export function parseKubernetesTarget(target: string | grpc.experimental.GrpcUri
     text = target;
     const match = /^(?:([A-Za-z0-9+.-]+):)?(?:\/\/([^/]*)\/)?(.*)$/.exec(target)!;
     if (match[1] !== undefined && match[1].toLowerCase() !== KUBERNETES_SCHEME) {
-      throw new KubernetesTargetError(
-        `kubernetes target "${text}": the scheme must be "${KUBERNETES_SCHEME}"`,
-      );
+      throw new ResolverError('INVALID_TARGET', text, `the scheme must be "${KUBERNETES_SCHEME}"`);
     }
     authority = match[2];
     path = match[3]!;
   } else {
     authority = target.authority;
     path = target.path;
-    text = `${KUBERNETES_SCHEME}:${authority !== undefined ? `//${authority}/` : ''}${path}`;
+    text = `${KUBERNETES_SCHEME}://${authority ?? ''}/${path}`;
   }
   const fail = (why: string): never => {
-    throw new KubernetesTargetError(`kubernetes target "${text}": ${why} (expected ${FORMS})`);
+    throw new ResolverError('INVALID_TARGET', text, `${why} (expected ${FORMS})`);
   };
   if (path === '') fail('no service');
   if (/[/?#@\s]/.test(path)) fail(`"${path}" is not <service>[.<namespace>][:<port>]`);
