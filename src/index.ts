@@ -15,6 +15,8 @@ export { ResolverError, type ResolverErrorCode } from './resolvers/shared/resolv
 export {
   parseStaticTarget,
   registerStaticResolver,
+  STATIC_ENDPOINT_PER_ADDRESS_OPTION,
+  STATIC_RE_RESOLUTION_INTERVAL_OPTION,
   STATIC_SCHEME,
   type StaticTargetEntry,
 } from './resolvers/static';
