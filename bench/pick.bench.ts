@@ -8,7 +8,8 @@ import { xxh64String } from '../src/rings/xxhash64';
 import { benchEndpoints, type HostedPolicy, hostPolicy } from './support/hosted-picker';
 import { interleavedMedians, printTable, type Row, uuidLikeKeys, writeResults } from './support/table';
 
-const SIZES = [3, 100, 1000] as const;
+// 10 and 50: the rendezvous targets (vs ketama); 200: around its crossover.
+const SIZES = [3, 10, 50, 100, 200, 1000] as const;
 const ROUNDS = 9;
 const PICKS = 200_000;
 const HEADER = 'x-user-id';
@@ -79,6 +80,7 @@ async function main(): Promise<void> {
   const distinct = pickArgsFor(uuidLikeKeys(DISTINCT));
   const mixed = pickArgsFor(mixedKeys());
   const rows: Row[] = [];
+  const rendezvousRows: Row[] = [];
   const raw: Record<string, Record<string, number>> = {};
   for (const n of SIZES) {
     const endpoints = benchEndpoints(n);
@@ -95,22 +97,33 @@ async function main(): Promise<void> {
         endpoints,
         distinct,
       ),
+      // One policy (so one key cache) per key stream: a stream of fresh keys must not leave the
+      // cache of the repeating-keys case cleared or sampling.
       ketama: await ours('ketama'),
+      ketamaCold: await ours('ketama'),
+      ketamaMixed: await ours('ketama'),
       ringHash: await ours('ring_hash'),
+      ringHashCold: await ours('ring_hash'),
+      ringHashMixed: await ours('ring_hash'),
       maglev: await ours('maglev'),
+      maglevCold: await ours('maglev'),
+      rendezvous: await ours('rendezvous'),
+      rendezvousCold: await ours('rendezvous'),
       ketamaBounded: await ours('ketama', { boundedLoad: 1.25 }),
     };
     const cases: Record<string, () => number> = {
       'grpc-js round_robin': pickLoop(policies.roundRobin, repeating),
       'grpc-js-xds ring_hash (hash given)': pickLoop(policies.xdsRingHash, distinct),
       'ours ketama, repeating keys': pickLoop(policies.ketama, repeating),
-      'ours ketama, non-repeating keys': pickLoop(policies.ketama, distinct),
+      'ours ketama, non-repeating keys': pickLoop(policies.ketamaCold, distinct),
       'ours ring_hash, repeating keys': pickLoop(policies.ringHash, repeating),
-      'ours ring_hash, non-repeating keys': pickLoop(policies.ringHash, distinct),
+      'ours ring_hash, non-repeating keys': pickLoop(policies.ringHashCold, distinct),
       'ours maglev, repeating keys': pickLoop(policies.maglev, repeating),
-      'ours maglev, non-repeating keys': pickLoop(policies.maglev, distinct),
-      'ours ketama, 25 % hot keys': pickLoop(policies.ketama, mixed),
-      'ours ring_hash, 25 % hot keys': pickLoop(policies.ringHash, mixed),
+      'ours maglev, non-repeating keys': pickLoop(policies.maglevCold, distinct),
+      'ours rendezvous, repeating keys': pickLoop(policies.rendezvous, repeating),
+      'ours rendezvous, non-repeating keys': pickLoop(policies.rendezvousCold, distinct),
+      'ours ketama, 25 % hot keys': pickLoop(policies.ketamaMixed, mixed),
+      'ours ring_hash, 25 % hot keys': pickLoop(policies.ringHashMixed, mixed),
       'ours ketama + boundedLoad 1.25 (with call hooks), repeating': pickLoop(
         policies.ketamaBounded,
         repeating,
@@ -130,11 +143,23 @@ async function main(): Promise<void> {
         'this / round_robin': ns / rr,
       });
     }
+    const ns = (name: string) => medians[name]!;
+    rendezvousRows.push({
+      N: n,
+      'repeating: rendezvous / ketama':
+        ns('ours rendezvous, repeating keys') / ns('ours ketama, repeating keys'),
+      'non-repeating: rendezvous / ketama':
+        ns('ours rendezvous, non-repeating keys') / ns('ours ketama, non-repeating keys'),
+      'non-repeating: rendezvous / xds ring_hash': ns('ours rendezvous, non-repeating keys') / xds,
+    });
     for (const policy of Object.values(policies)) policy.destroy();
   }
   printTable(`Pick cost, median of ${ROUNDS} interleaved rounds of ${PICKS} picks`, rows);
+  // Targets: repeating within 1.2× of ketama; non-repeating ≤ 1.5× at N = 10 and ≤ 2.5× at N = 50.
+  // Crossover: where an uncached rendezvous pick costs more than grpc-js-xds's ring_hash pick.
+  printTable('Rendezvous against ketama and grpc-js-xds ring_hash (same run)', rendezvousRows);
   if (sink === -1) console.log(sink);
-  console.log(`\nwrote ${writeResults('pick', { pick: rows, raw })}`);
+  console.log(`\nwrote ${writeResults('pick', { pick: rows, rendezvous: rendezvousRows, raw })}`);
 }
 
 if (require.main === module) {

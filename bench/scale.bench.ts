@@ -1,13 +1,14 @@
 // Scale: what a resolver push costs the event loop at N = 100 … 20,000 endpoints, measured at the
-// layer the channel calls: the whole synchronous `updateAddressList` of the policy (through
-// grpc-js's ChildLoadBalancerHandler, as a channel hosts it), for the first list, a list with one
+// layer a resolver calls: the channel's resolver listener, which runs the policy's whole
+// synchronous `updateAddressList` (and whatever the channel does around it), for the first list, a list with one
 // endpoint replaced, and the same list again (fresh objects, as a resolver parses them); the
 // largest event-loop delay over those pushes; our ring build alone; consistent_hash (each
-// algorithm) against grpc-js round_robin and pick_first in the same run. Subchannels are stubs
-// that never connect, so the figures are the policies' own work. Then a real channel resolving a
+// algorithm) against grpc-js round_robin and pick_first in the same run. Each policy runs in a real
+// channel (real subchannels; the endpoints are closed loopback ports, so the connections
+// round_robin and pick_first open are refused at once). Then a real channel resolving a
 // 20,000-entry Consul answer (served by a child process): the longest event-loop stall from
 // channel creation until the policy has the list.
-// Run: npm run bench:scale
+// Run: npm run bench:scale      (or: npm run bench:scale -- 1000 5000, only those sizes)
 import { type ChildProcess, spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -18,10 +19,13 @@ import { createRingBuilder, type RingAlgorithm } from '../src/rings';
 import { median, printTable, type Row, writeResults } from './support/table';
 
 type Endpoint = grpc.experimental.Endpoint;
-type Listener = grpc.experimental.ConnectivityStateListener;
-type SubchannelInterface = grpc.experimental.SubchannelInterface;
 
-const SIZES = [100, 1000, 5000, 10000, 20000] as const;
+// `npm run bench:scale -- 1000 5000` measures only those sizes (and skips the Consul section).
+const chosenSizes = process.argv
+  .slice(2)
+  .map(Number)
+  .filter((n) => Number.isInteger(n) && n > 0);
+const SIZES = chosenSizes.length > 0 ? chosenSizes : [100, 1000, 5000, 10000, 20000];
 const ALGORITHMS: readonly RingAlgorithm[] = ['ketama', 'ring_hash', 'maglev'];
 const POLICIES: readonly { name: string; config: object; algorithm?: RingAlgorithm }[] = [
   ...ALGORITHMS.map((algorithm) => ({
@@ -33,58 +37,28 @@ const POLICIES: readonly { name: string; config: object; algorithm?: RingAlgorit
   { name: 'pick_first', config: { pick_first: {} } },
 ];
 /** Pushes per measured case; fewer at the largest sizes, and fewer still for a slow policy. */
-const rounds = (n: number, firstMs: number) => (firstMs > 500 ? 3 : n >= 10000 ? 5 : 9);
+const rounds = (n: number, firstMs: number) => (firstMs > 2000 ? 1 : firstMs > 500 ? 3 : n >= 10000 ? 5 : 9);
 const CONSUL_SIZES = [10000, 20000] as const;
+/** round_robin is measured up to this size (see main). */
+const ROUND_ROBIN_MAX_N = 10000;
 
-/** A subchannel that stays IDLE: connecting is the network's work, not the policy's. */
-class StubSubchannel implements SubchannelInterface {
-  constructor(private readonly address: string) {}
-  getConnectivityState(): grpc.connectivityState {
-    return grpc.connectivityState.IDLE;
+const SCHEME = 'bench-scale';
+/** The listener of the resolver each bench channel made, by target path. */
+const listeners = new Map<string, grpc.experimental.ResolverListener>();
+
+/** A resolver that hands its listener to the bench, which pushes the lists itself. */
+class BenchResolver implements grpc.experimental.Resolver {
+  constructor(target: grpc.experimental.GrpcUri, listener: grpc.experimental.ResolverListener) {
+    listeners.set(target.path, listener);
   }
-  addConnectivityStateListener(_listener: Listener): void {}
-  removeConnectivityStateListener(_listener: Listener): void {}
-  startConnecting(): void {}
-  getAddress(): string {
-    return this.address;
-  }
-  throttleKeepalive(): void {}
-  ref(): void {}
-  unref(): void {}
-  getChannelzRef(): ReturnType<SubchannelInterface['getChannelzRef']> {
-    return { kind: 'subchannel', id: 0, name: this.address } as ReturnType<
-      SubchannelInterface['getChannelzRef']
-    >;
-  }
-  isHealthy(): boolean {
-    return true;
-  }
-  addHealthStateWatcher(): void {}
-  removeHealthStateWatcher(): void {}
-  addDataWatcher(): void {}
-  getRealSubchannel(): ReturnType<SubchannelInterface['getRealSubchannel']> {
-    return this as unknown as ReturnType<SubchannelInterface['getRealSubchannel']>;
-  }
-  realSubchannelEquals(other: SubchannelInterface): boolean {
-    return other === this;
-  }
-  getCallCredentials(): grpc.CallCredentials {
-    return grpc.credentials.createEmpty();
-  }
-  getChannel(): ReturnType<SubchannelInterface['getChannel']> {
-    throw new Error('not a real subchannel');
+  updateResolution(): void {}
+  destroy(): void {}
+  static getDefaultAuthority(target: grpc.experimental.GrpcUri): string {
+    return target.path;
   }
 }
 
-const helper: grpc.experimental.ChannelControlHelper = {
-  createSubchannel: (address) => new StubSubchannel(grpc.experimental.subchannelAddressToString(address)),
-  updateState: () => {},
-  requestReresolution: () => {},
-  addChannelzChild: () => {},
-  removeChannelzChild: () => {},
-};
-
-/** Loopback-looking endpoint i (never dialled: the subchannels are stubs). */
+/** Loopback endpoint i; port 1 is closed, so a connection attempt is refused at once. */
 function endpointAt(i: number, salt = 0): Endpoint {
   return { addresses: [{ host: `127.${1 + salt}.${(i >> 8) & 255}.${i & 255}`, port: 1 + (i >> 16) }] };
 }
@@ -105,15 +79,26 @@ interface Measured {
   maxDelay: number;
 }
 
-/** One policy at one size: each push in its own event-loop turn, timed synchronously. */
+let channels = 0;
+
+/**
+ * One policy at one size, in a real channel: each push is a call of the channel's resolver
+ * listener (what a resolver does on an answer), timed synchronously, in its own event-loop turn.
+ */
 async function measurePolicy(config: object, n: number): Promise<Measured> {
-  const handler = new grpc.experimental.ChildLoadBalancerHandler(helper);
-  const lbConfig = grpc.experimental.parseLoadBalancingConfig(
-    config as Parameters<typeof grpc.experimental.parseLoadBalancingConfig>[0],
-  );
+  const name = `c${++channels}`;
+  const channel = new grpc.Channel(`${SCHEME}:///${name}`, grpc.credentials.createInsecure(), {
+    'grpc.service_config': JSON.stringify({ loadBalancingConfig: [config] }),
+    // Each channel its own subchannel pool, so that one policy's connections do not carry over.
+    'grpc.use_local_subchannel_pool': 1,
+  });
+  channel.getConnectivityState(true);
+  await nextTurn();
+  const listener = listeners.get(name);
+  if (listener === undefined) throw new Error('the channel made no resolver');
   const push = (list: Endpoint[]): number => {
     const started = performance.now();
-    handler.updateAddressList(grpc.experimental.statusOrFromValue(list), lbConfig, {}, '');
+    listener(grpc.experimental.statusOrFromValue(list), {}, null, '');
     return performance.now() - started;
   };
   const delay = monitorEventLoopDelay({ resolution: 1 });
@@ -129,10 +114,11 @@ async function measurePolicy(config: object, n: number): Promise<Measured> {
     await nextTurn();
     same.push(push(endpointList(n, r)));
   }
-  // Let work a policy deferred (connects on the next tick) show in the delay too.
+  // Let work a policy deferred (connection attempts, state updates) show in the delay too.
   await new Promise((resolve) => setTimeout(resolve, 20));
   delay.disable();
-  handler.destroy();
+  channel.close();
+  listeners.delete(name);
   return { first, changed: median(changed), same: median(same), maxDelay: delay.max / 1e6 };
 }
 
@@ -173,8 +159,9 @@ function startConsulAnswer(count: number): Promise<{ child: ChildProcess; addres
 
 /**
  * A real channel with the Consul resolver and consistent_hash over `count` entries: the longest
- * event-loop delay and the wall time from channel creation until the policy has applied the list
- * (the channel leaves CONNECTING: with lazy connect every endpoint is IDLE).
+ * event-loop delay and the wall time from channel creation until the policy has applied the list.
+ * The probe is a call without a key under `missingKey: "fail"`: it waits while the channel
+ * resolves, and the policy's picker fails it at once, without connecting to any endpoint.
  */
 async function consulAnswer(
   agent: string,
@@ -183,36 +170,51 @@ async function consulAnswer(
   const delay = monitorEventLoopDelay({ resolution: 1 });
   delay.enable();
   const started = performance.now();
-  const channel = new grpc.Channel(`consul://${agent}/big?wait=1m`, grpc.credentials.createInsecure(), {
-    'grpc.service_config': JSON.stringify({ loadBalancingConfig: [{ consistent_hash: { algorithm } }] }),
+  const client = new grpc.Client(`consul://${agent}/big?wait=1m`, grpc.credentials.createInsecure(), {
+    'grpc.service_config': JSON.stringify({
+      loadBalancingConfig: [{ consistent_hash: { algorithm, missingKey: 'fail' } }],
+    }),
   });
-  const { CONNECTING, IDLE } = grpc.connectivityState;
-  channel.getConnectivityState(true);
-  const deadline = Date.now() + 30_000;
-  while (channel.getConnectivityState(false) !== IDLE || performance.now() - started < 1) {
-    const state = channel.getConnectivityState(false);
-    if (state !== CONNECTING && state !== IDLE)
-      throw new Error(`channel went ${grpc.connectivityState[state]}`);
-    await new Promise<void>((resolve, reject) =>
-      channel.watchConnectivityState(state, deadline, (error) => (error ? reject(error) : resolve())),
-    );
-  }
+  const error = await new Promise<grpc.ServiceError | null>((resolve) =>
+    client.makeUnaryRequest(
+      '/bench.Probe/Call',
+      (b: Buffer) => b,
+      (b: Buffer) => b,
+      Buffer.alloc(0),
+      new grpc.Metadata(),
+      { deadline: Date.now() + 60_000 },
+      (e) => resolve(e),
+    ),
+  );
   const ms = performance.now() - started;
   delay.disable();
-  channel.close();
+  client.close();
+  if (error?.code !== grpc.status.INTERNAL || !/missingKey is "fail"/.test(error.details)) {
+    throw new Error(`the probe call ended with ${error?.code} ${error?.details}, not the policy's refusal`);
+  }
   return { ms, maxDelay: delay.max / 1e6 };
 }
 
 async function main(): Promise<void> {
   const started = performance.now();
   register();
+  grpc.experimental.registerResolver(SCHEME, BenchResolver);
   const rows: Row[] = [];
   for (const n of SIZES) {
     const results = new Map<string, Measured>();
-    for (const policy of POLICIES) results.set(policy.name, await measurePolicy(policy.config, n));
-    const roundRobin = results.get('round_robin')!;
     for (const policy of POLICIES) {
-      const m = results.get(policy.name)!;
+      // round_robin re-creates every child per push and recounts all children on each child's
+      // state change (O(N²)): at 10,000 a push already stalls the loop for seconds.
+      if (policy.name === 'round_robin' && n > ROUND_ROBIN_MAX_N) continue;
+      results.set(policy.name, await measurePolicy(policy.config, n));
+    }
+    const roundRobin = results.get('round_robin');
+    for (const policy of POLICIES) {
+      const m = results.get(policy.name);
+      if (m === undefined) {
+        rows.push({ policy: policy.name, N: n, 'first list ms': `skipped (N > ${ROUND_ROBIN_MAX_N})` });
+        continue;
+      }
       const row: Row = {
         policy: policy.name,
         N: n,
@@ -225,8 +227,10 @@ async function main(): Promise<void> {
         const build = ringBuildMs(policy.algorithm, n);
         row['ring build ms'] = build;
         row['first / build'] = m.first / build;
-        row['rr / ours, one changed'] = roundRobin.changed / m.changed;
-        row['rr / ours, same list'] = roundRobin.same / m.same;
+        if (roundRobin) {
+          row['rr / ours, one changed'] = roundRobin.changed / m.changed;
+          row['rr / ours, same list'] = roundRobin.same / m.same;
+        }
       }
       rows.push(row);
     }
@@ -235,7 +239,7 @@ async function main(): Promise<void> {
   printTable('updateAddressList (ms, median of pushes) and max event-loop delay', rows);
 
   const consulRows: Row[] = [];
-  for (const count of CONSUL_SIZES) {
+  for (const count of chosenSizes.length > 0 ? [] : CONSUL_SIZES) {
     const { child, address } = await startConsulAnswer(count);
     try {
       for (const algorithm of ALGORITHMS) {

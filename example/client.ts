@@ -1,7 +1,7 @@
 // A hello client that routes keys with consistent_hash and prints which server answered each one.
 // Usage: node --import tsx example/client.ts --target static:///127.0.0.1:50051,127.0.0.1:50052
 //          (or --target consul://127.0.0.1:8500/hello, with servers started with --consul)
-//          [--keys alice,bob,carol] [--rate 5] [--rounds 0] [--algorithm ketama|ring_hash|maglev]
+//          [--keys alice,bob,carol] [--rate 5] [--rounds 0] [--algorithm ketama|ring_hash|maglev|rendezvous]
 //          [--affinity failover|strict] [--header x-hash-key]
 import { parseArgs } from 'node:util';
 import * as grpc from '@grpc/grpc-js';

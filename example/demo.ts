@@ -1,9 +1,10 @@
 // `npm run demo`: 3 hello servers on loopback and two consistent_hash clients (failover, strict)
 // on a static:/// target. Shows that each key sticks to one server, that stopping a server moves
 // only its keys (failover) or fails them with UNAVAILABLE (strict), and that they return when the
-// server comes back on the same port. Exits 0 when every check holds.
+// server comes back on the same port, and that a call without a key fails (missingKey "fail", the
+// default) saying how to give it one. Exits 0 when every check holds.
 import * as grpc from '@grpc/grpc-js';
-import { register } from '../src';
+import { register, withHashKey } from '../src';
 import {
   type HelloClient,
   HelloClientConstructor,
@@ -45,10 +46,8 @@ function createClient(target: string, affinity: 'failover' | 'strict'): HelloCli
 }
 
 function say(client: HelloClient, key: string): Promise<Outcome> {
-  const metadata = new grpc.Metadata();
-  metadata.set(HEADER, key);
   return new Promise((resolve) => {
-    client.say({ text: key }, metadata, { deadline: Date.now() + 3000 }, (err, reply) => {
+    client.say({ text: key }, withHashKey(key, HEADER), { deadline: Date.now() + 3000 }, (err, reply) => {
       resolve(err ? (grpc.status[err.code] ?? String(err.code)) : (reply?.serverId ?? '?'));
     });
   });
@@ -105,6 +104,12 @@ async function main(): Promise<number> {
     );
     const after = await route(failover);
     const afterStrict = await route(strict);
+    // A call without the key header: missingKey "fail" (the default) refuses it, naming the fix.
+    const keyless = await new Promise<grpc.ServiceError | null>((resolve) =>
+      failover.say({ text: 'no key' }, new grpc.Metadata(), { deadline: Date.now() + 3000 }, (err) =>
+        resolve(err),
+      ),
+    );
 
     const rows = [['key', 'owner', `failover, ${victimId} down`, `strict, ${victimId} down`, 'restarted']];
     for (const key of KEYS) {
@@ -153,6 +158,11 @@ async function main(): Promise<number> {
     check(
       KEYS.every((k) => after.get(k) === before.get(k) && afterStrict.get(k) === before.get(k)),
       `after the restart every key is back on its owner`,
+    );
+    check(
+      (keyless?.details.includes(`no "${HEADER}" header`) ?? false) &&
+        keyless!.details.includes('withHashKey'),
+      `a call without a key failed at once: ${keyless?.details.split('. ')[0] ?? 'it did not fail'}`,
     );
     const spread = servers.map((s) => `${s.serverId} ${counts.get(s.serverId) ?? 0}`).join(', ');
     console.log(`keys per server: ${spread}`);

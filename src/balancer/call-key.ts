@@ -1,5 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
-import { DEFAULT_HASH_HEADER, validateHeaderName } from './config';
+import { DEFAULT_HASH_HEADER, show, validateHeaderName } from './config';
+import { checkPolicyRegisteredSoon } from './registration-check';
 
 /** Call options that carry a hash key for {@link createHashKeyInterceptor}. */
 export interface HashKeyCallOptions extends grpc.CallOptions {
@@ -7,16 +8,31 @@ export interface HashKeyCallOptions extends grpc.CallOptions {
   hashKey?: string;
 }
 
+/** A key as metadata accepts it: a string of printable ASCII. Returns why not, or null. */
+function keyProblem(key: unknown): string | null {
+  if (typeof key !== 'string')
+    return `the key must be a string, got ${key === null ? 'null' : typeof key} ${show(key)}`;
+  if (!/^[ -~]*$/.test(key)) {
+    return `the key ${show(key)} has characters a header cannot carry (printable ASCII only); encode it first, e.g. with encodeURIComponent`;
+  }
+  return null;
+}
+
 /**
  * Returns `metadata` (a new `Metadata` when omitted) with the hash key set in `header`
  * (default {@link DEFAULT_HASH_HEADER}, which must match the policy's `hashHeader`).
+ * @throws TypeError when `key` is not a string (`undefined` would otherwise route as the key "undefined")
+ *   or has characters a header cannot carry.
  */
 export function withHashKey(
   key: string,
   header: string = DEFAULT_HASH_HEADER,
   metadata: grpc.Metadata = new grpc.Metadata(),
 ): grpc.Metadata {
+  const problem = keyProblem(key);
+  if (problem !== null) throw new TypeError(`withHashKey: ${problem}`);
   metadata.set(validateHeaderName('withHashKey', 'header', header), key);
+  checkPolicyRegisteredSoon('withHashKey');
   return metadata;
 }
 
@@ -26,9 +42,28 @@ export interface HashKeyInterceptorOptions {
   header?: string;
   /**
    * Computes the key of a call from its options (e.g. from a request context). Default: the
-   * `hashKey` call option. Returning undefined leaves the call without a key.
+   * `hashKey` call option. Returning `undefined` leaves the call without a key; returning anything
+   * else that is not a string (or throwing) fails that call with INVALID_ARGUMENT saying so.
    */
   keyOf?: (options: grpc.InterceptorOptions) => string | undefined;
+}
+
+/** A call that ends at once with `details`, without reaching the channel. */
+function failedCall(nextCall: grpc.NextCall, callOptions: grpc.InterceptorOptions, details: string) {
+  return new grpc.InterceptingCall(nextCall(callOptions), {
+    start(_metadata, listener) {
+      // Asynchronously, as a real call ends: callers may not expect the callback inside the call.
+      process.nextTick(() =>
+        listener.onReceiveStatus({
+          code: grpc.status.INVALID_ARGUMENT,
+          details,
+          metadata: new grpc.Metadata(),
+        }),
+      );
+    },
+    sendMessage() {},
+    halfClose() {},
+  });
 }
 
 /**
@@ -46,13 +81,32 @@ export function createHashKeyInterceptor(options: HashKeyInterceptorOptions = {}
     'header',
     options.header ?? DEFAULT_HASH_HEADER,
   );
+  const source = options.keyOf ? 'keyOf' : 'the hashKey call option';
   const keyOf = options.keyOf ?? ((callOptions) => (callOptions as HashKeyCallOptions).hashKey);
   return (callOptions, nextCall) => {
-    const key = keyOf(callOptions);
+    checkPolicyRegisteredSoon('createHashKeyInterceptor');
+    let key: unknown;
+    try {
+      key = keyOf(callOptions);
+    } catch (error) {
+      return failedCall(
+        nextCall,
+        callOptions,
+        `createHashKeyInterceptor: keyOf threw: ${(error as Error)?.message ?? String(error)}`,
+      );
+    }
     if (key === undefined) return new grpc.InterceptingCall(nextCall(callOptions));
+    const problem = keyProblem(key);
+    if (problem !== null) {
+      return failedCall(
+        nextCall,
+        callOptions,
+        `createHashKeyInterceptor: ${source} gave no usable key: ${problem} (return undefined for a call without a key)`,
+      );
+    }
     return new grpc.InterceptingCall(nextCall(callOptions), {
       start(metadata, listener, next) {
-        if (metadata.get(header).length === 0) metadata.set(header, key);
+        if (metadata.get(header).length === 0) metadata.set(header, key as string);
         next(metadata, listener);
       },
     });

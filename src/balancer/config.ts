@@ -2,7 +2,7 @@ import type * as grpc from '@grpc/grpc-js';
 import { boundedLoadFactorError } from '../rings/bounded-load';
 import { checkAlgorithm, RING_ALGORITHMS, resolveRingOptions } from '../rings/ring-options';
 import type { RingAlgorithm, RingOptions } from '../rings/types';
-import { logError } from '../trace';
+import { closestName } from './closest-name';
 
 /** The policy name to use in `loadBalancingConfig`. */
 export const CONSISTENT_HASH_TYPE_NAME = 'consistent_hash';
@@ -35,21 +35,52 @@ export interface ConsistentHashSettings {
   readonly boundedLoad: number | null;
 }
 
-/** Raw JSON form of the `consistent_hash` config (snake_case spellings are accepted too). */
+/**
+ * The `consistent_hash` config as written in a service config's `loadBalancingConfig` entry. Exact:
+ * a misspelt field is a compile error here and a config error at run time. (The snake_case spellings
+ * proto3 JSON allows, e.g. `hash_header`, are accepted at run time too.)
+ */
 export interface ConsistentHashJsonConfig {
+  /** Ring algorithm. Default `"ketama"`. */
   algorithm?: RingAlgorithm;
+  /** ketama points per unit of weight. */
   vnodes?: number;
+  /** ring_hash minimum ring size. */
   minRingSize?: number;
+  /** ring_hash maximum ring size. */
   maxRingSize?: number;
+  /** maglev lookup table size (a prime). */
   tableSize?: number;
+  /** The request header that carries the key. Default {@link DEFAULT_HASH_HEADER}. */
   hashHeader?: string;
+  /** A call without the key header: `"fail"` (default) or `"random"`. */
   missingKey?: MissingKeyMode;
+  /** Default `"failover"`. */
   affinity?: AffinityMode;
+  /** Default `"lazy"`. */
   connect?: ConnectMode;
   /** Bounded-load balance factor c >= 1 (e.g. 1.25); off when absent. */
   boundedLoad?: number;
-  [unknownField: string]: unknown;
 }
+
+/** A `loadBalancingConfig` entry selecting `consistent_hash`. */
+export interface ConsistentHashLoadBalancingConfig {
+  consistent_hash: ConsistentHashJsonConfig;
+}
+
+/** The fields of {@link ConsistentHashJsonConfig}, in lowerCamelCase. */
+export const CONSISTENT_HASH_FIELDS = [
+  'algorithm',
+  'vnodes',
+  'minRingSize',
+  'maxRingSize',
+  'tableSize',
+  'hashHeader',
+  'missingKey',
+  'affinity',
+  'connect',
+  'boundedLoad',
+] as const satisfies readonly (keyof ConsistentHashJsonConfig)[];
 
 // gRPC header names: lowercase letters, digits, '_', '-', '.'.
 const HEADER_NAME = /^[0-9a-z_.-]+$/;
@@ -59,9 +90,14 @@ export class ConsistentHashConfigError extends Error {
   override readonly name = 'ConsistentHashConfigError';
 }
 
+/** The snake_case spelling of a lowerCamelCase field name. */
+export function snakeCase(camel: string): string {
+  return camel.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+}
+
 /** Reads a field given in lowerCamelCase or snake_case (proto3 JSON accepts both). */
 export function readField(json: Record<string, unknown>, policy: string, camel: string): unknown {
-  const snake = camel.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+  const snake = snakeCase(camel);
   const hasCamel = json[camel] !== undefined;
   const hasSnake = snake !== camel && json[snake] !== undefined;
   if (hasCamel && hasSnake && json[camel] !== json[snake]) {
@@ -143,7 +179,35 @@ function readBoundedLoad(json: Record<string, unknown>, policy: string): number 
   return value as number;
 }
 
-/** Validates a header name; returns it lowercased. */
+/** Headers grpc-js writes on the HTTP/2 stream itself, below the load balancer: a picker never sees them. */
+const TRANSPORT_HEADERS = new Set(['user-agent', 'content-type', 'te']);
+/** HTTP/2 forbids connection-specific headers; Node refuses a call that carries one. */
+const CONNECTION_HEADERS = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'upgrade',
+  'http2-settings',
+]);
+
+/** Why `header` (lowercased) cannot carry a hash key, or null if it can. */
+function unusableHeaderReason(header: string): string | null {
+  if (header.startsWith(':')) return 'is an HTTP/2 pseudo-header, which gRPC sets itself';
+  if (!HEADER_NAME.test(header)) return 'is not a valid header name (allowed: a-z 0-9 _ - .)';
+  if (header.endsWith('-bin')) return 'is a binary (-bin) header, whose values are bytes, not keys';
+  if (header.startsWith('grpc-')) return 'is reserved by gRPC (grpc-*)';
+  if (TRANSPORT_HEADERS.has(header)) {
+    return 'is set by grpc-js on the connection, after the load balancer has picked: the picker never sees it';
+  }
+  if (CONNECTION_HEADERS.has(header)) return 'is a connection-specific header, which HTTP/2 forbids';
+  return null;
+}
+
+/**
+ * Validates a header name that is to carry the hash key; returns it lowercased. Refuses names no call
+ * can deliver to the picker (reserved, transport, pseudo, binary and invalid headers).
+ */
 export function validateHeaderName(policy: string, field: string, value: unknown): string {
   if (typeof value !== 'string' || value.length === 0) {
     throw new ConsistentHashConfigError(
@@ -151,19 +215,10 @@ export function validateHeaderName(policy: string, field: string, value: unknown
     );
   }
   const header = value.toLowerCase();
-  if (!HEADER_NAME.test(header)) {
+  const reason = unusableHeaderReason(header);
+  if (reason !== null) {
     throw new ConsistentHashConfigError(
-      `${policy}: field "${field}" is not a valid header name (allowed: a-z 0-9 _ - .), got ${show(value)}`,
-    );
-  }
-  if (header.endsWith('-bin')) {
-    throw new ConsistentHashConfigError(
-      `${policy}: field "${field}" must not name a binary (-bin) header, got ${show(value)}`,
-    );
-  }
-  if (header.startsWith('grpc-')) {
-    throw new ConsistentHashConfigError(
-      `${policy}: field "${field}" must not name a reserved grpc- header, got ${show(value)}`,
+      `${policy}: field "${field}" cannot carry the hash key: ${show(value)} ${reason}; use a header of your own such as "${DEFAULT_HASH_HEADER}"`,
     );
   }
   return header;
@@ -190,13 +245,38 @@ export function requireObject(policy: string, json: unknown): Record<string, unk
 }
 
 /**
- * Parses a `consistent_hash` config. Unknown fields are ignored (service-config forward
- * compatibility); known ones are validated strictly.
+ * Refuses fields outside `known` (in either spelling), suggesting the closest known field.
+ * @throws ConsistentHashConfigError listing every unknown field.
+ */
+export function rejectUnknownFields(
+  policy: string,
+  json: Record<string, unknown>,
+  known: readonly string[],
+): void {
+  const accepted = new Set(known.flatMap((field) => [field, snakeCase(field)]));
+  const unknown = Object.keys(json).filter((field) => !accepted.has(field));
+  if (unknown.length === 0) return;
+  const described = unknown.map((field) => {
+    const suggestion = closestName(field, known);
+    return `unknown field ${show(field)}${suggestion === null ? '' : ` (did you mean "${suggestion}"?)`}`;
+  });
+  throw new ConsistentHashConfigError(
+    `${policy}: ${described.join('; ')}; valid fields: ${known.join(', ')}`,
+  );
+}
+
+/**
+ * Parses a `consistent_hash` config. Every field is checked: an unknown one is an error naming the
+ * closest valid field (a typo would otherwise silently leave every call keyless).
+ * `policy` labels the messages (validateConfig passes the config's path).
  * @throws ConsistentHashConfigError naming the field and the value.
  */
-export function parseConsistentHashSettings(raw: unknown): ConsistentHashSettings {
-  const policy = CONSISTENT_HASH_TYPE_NAME;
+export function parseConsistentHashSettings(
+  raw: unknown,
+  policy: string = CONSISTENT_HASH_TYPE_NAME,
+): ConsistentHashSettings {
   const json = requireObject(policy, raw);
+  rejectUnknownFields(policy, json, CONSISTENT_HASH_FIELDS);
   const algorithm = readEnum(json, policy, 'algorithm', RING_ALGORITHMS, 'ketama');
   const ringOptions: { -readonly [K in keyof RingOptions]: RingOptions[K] } = {};
   for (const field of ['vnodes', 'tableSize'] as const) {
@@ -213,7 +293,7 @@ export function parseConsistentHashSettings(raw: unknown): ConsistentHashSetting
     algorithm,
     ringOptions,
     hashHeader: validateHeaderName(policy, 'hashHeader', header ?? DEFAULT_HASH_HEADER),
-    missingKey: readEnum(json, policy, 'missingKey', ['random', 'fail'], 'random'),
+    missingKey: readEnum(json, policy, 'missingKey', ['fail', 'random'], 'fail'),
     affinity: readEnum(json, policy, 'affinity', ['failover', 'strict'], 'failover'),
     connect: readEnum(json, policy, 'connect', ['lazy', 'eager'], 'lazy'),
     boundedLoad: readBoundedLoad(json, policy),
@@ -225,6 +305,41 @@ export abstract class HashPolicyConfig implements grpc.experimental.TypedLoadBal
   constructor(readonly settings: ConsistentHashSettings) {}
   abstract getLoadBalancerName(): string;
   abstract toJsonObject(): object;
+}
+
+/**
+ * A config that failed to parse. grpc-js would skip a config whose `createFromJson` throws and
+ * silently fall back to pick_first; this stand-in selects our policy instead, which then fails the
+ * channel's calls with the error (see config-guard.ts).
+ */
+export class InvalidHashPolicyConfig implements grpc.experimental.TypedLoadBalancingConfig {
+  constructor(
+    private readonly policy: string,
+    readonly error: ConsistentHashConfigError,
+    private readonly raw: unknown,
+  ) {}
+
+  getLoadBalancerName(): string {
+    return this.policy;
+  }
+
+  toJsonObject(): object {
+    return { [this.policy]: this.raw };
+  }
+}
+
+/** Parses with `parse`, turning a config error into an {@link InvalidHashPolicyConfig}. */
+export function parseOrInvalid<T extends HashPolicyConfig>(
+  policy: string,
+  json: unknown,
+  parse: (json: unknown) => T,
+): T | InvalidHashPolicyConfig {
+  try {
+    return parse(json);
+  } catch (e) {
+    if (!(e instanceof ConsistentHashConfigError)) throw e;
+    return new InvalidHashPolicyConfig(policy, e, json);
+  }
 }
 
 /** The parsed `consistent_hash` config, as grpc-js's `TypedLoadBalancingConfig`. */
@@ -248,21 +363,16 @@ export class ConsistentHashConfig extends HashPolicyConfig {
     };
   }
 
-  /**
-   * Called by grpc-js while it selects a policy. grpc-js swallows the error and silently falls
-   * back to pick_first, so the error is logged at ERROR (the default verbosity) first.
-   */
-  static createFromJson(json: unknown): ConsistentHashConfig {
-    return new ConsistentHashConfig(parseLogged(parseConsistentHashSettings, json));
+  /** Parses a config. @throws ConsistentHashConfigError naming the field and the value. */
+  static parse(json: unknown): ConsistentHashConfig {
+    return new ConsistentHashConfig(parseConsistentHashSettings(json));
   }
-}
 
-/** Runs a parser; logs its error at ERROR before rethrowing it. */
-export function parseLogged<T>(parse: (json: unknown) => T, json: unknown): T {
-  try {
-    return parse(json);
-  } catch (e) {
-    logError('config', `invalid load-balancing config, grpc-js will skip it: ${(e as Error).message}`);
-    throw e;
+  /**
+   * Called by grpc-js while it selects a policy. Never throws a config error: grpc-js would swallow
+   * it and fall back to pick_first; an invalid config instead fails the channel's calls with it.
+   */
+  static createFromJson(json: unknown): ConsistentHashConfig | InvalidHashPolicyConfig {
+    return parseOrInvalid(CONSISTENT_HASH_TYPE_NAME, json, ConsistentHashConfig.parse);
   }
 }

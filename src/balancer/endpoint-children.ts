@@ -13,8 +13,7 @@ const { READY, IDLE, CONNECTING, TRANSIENT_FAILURE } = grpc.connectivityState;
  */
 export class ChildEntry implements RingChild, LoadGateMember {
   leaf: grpc.experimental.LeafLoadBalancer | null = null;
-  /** In-flight calls (counted only while bounded load is on); kept across pickers. */
-  readonly load: EndpointLoad;
+  private endpointLoad: EndpointLoad | null = null;
   lastError: string | null = null;
   /** The state the leaf last reported (IDLE before it exists); what the counts hold. */
   state: grpc.connectivityState = IDLE;
@@ -28,9 +27,13 @@ export class ChildEntry implements RingChild, LoadGateMember {
     readonly addressKey: string,
     public hashKey: string,
     public weight: number,
-    inFlight: InFlightTotal,
-  ) {
-    this.load = new EndpointLoad(inFlight);
+    private readonly inFlight: InFlightTotal,
+  ) {}
+
+  /** In-flight calls (counted only while bounded load is on); kept across pickers. Made on first use. */
+  get load(): EndpointLoad {
+    this.endpointLoad ??= new EndpointLoad(this.inFlight);
+    return this.endpointLoad;
   }
 
   get name(): string {
@@ -53,7 +56,7 @@ export class ChildEntry implements RingChild, LoadGateMember {
   /** The endpoint left: its connection closes, its load leaves the total, late state updates are ignored. */
   shutdown(): void {
     this.removed = true;
-    this.load.detach();
+    this.endpointLoad?.detach();
     this.leaf?.destroy();
   }
 }

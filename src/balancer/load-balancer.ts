@@ -1,4 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
+import { withoutEmptyResolutionNote } from '../grpc-message';
 import { createRingBuilder } from '../rings';
 import { capRingSizes } from '../rings/ring-options';
 import type { HashRing, RingAlgorithm, RingBuilder, RingOptions } from '../rings/types';
@@ -304,8 +305,9 @@ export class ConsistentHashLoadBalancer implements grpc.experimental.LoadBalance
   private onChildState(child: ChildEntry, state: grpc.connectivityState, errorMessage: string | null): void {
     if (child.removed || this.destroyed) return;
     if (errorMessage) {
-      child.lastError = errorMessage;
-      this.latestError = errorMessage;
+      const error = withoutEmptyResolutionNote(errorMessage);
+      child.lastError = error;
+      this.latestError = error;
     }
     const previous = child.state;
     this.children.setState(child, state);

@@ -1,4 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
+import { CandidateOrder } from '../rings/candidate-order';
 import type { HashRing } from '../rings/types';
 import { trace } from '../trace';
 import type { ConsistentHashSettings } from './config';
@@ -55,21 +56,29 @@ function failure(type: grpc.experimental.PickResultType, code: grpc.status, deta
 
 const UINT32 = 0x1_0000_0000;
 
+/** Why a keyless call failed (missingKey "fail"), and the two ways to give calls a key. */
+export function missingKeyDetails(header: string): string {
+  return (
+    `consistent_hash: the call has no "${header}" header, so it has no hash key (missingKey is "fail"). ` +
+    `Set the key per call with withHashKey(key, "${header}") as the call's metadata, or for every call with ` +
+    `createHashKeyInterceptor({ header: "${header}" }); or set missingKey: "random" to spread keyless calls`
+  );
+}
+
 /**
  * Routes each call by the hash of its key header to a ring position, then to the member there.
  * Failover (A42/A61): READY → that child; IDLE → connect, queue; CONNECTING → queue;
- * TRANSIENT_FAILURE → walk on to the next distinct member. Strict: the owner alone.
- * With a load gate (bounded load), READY members at their limit are passed by too (see each walk).
+ * TRANSIENT_FAILURE → on to the next candidate: the next distinct member along the ring, or for
+ * rendezvous the next-highest-scoring member. Strict: the owner alone.
+ * With a load gate (bounded load), READY members at their limit are passed by too, in the spill
+ * order ({@link CandidateOrder}: a key-seeded probe on the rings, score order for rendezvous).
  * Never throws: any unexpected error becomes an INTERNAL failure.
  */
 export class ConsistentHashPicker implements Picker {
-  /** Per-member stamp of the last pick that visited it: a visited set without allocation. */
-  private readonly visited: Uint32Array;
-  private pickNumber = 0;
-  private walkStamp = 0;
-  private walkStart = 0;
-  private walkStep = 0;
-  private walkDistinct = 0;
+  /** The candidates of the key being picked: failover order, then spill order (no allocation per pick). */
+  private readonly order: CandidateOrder;
+  /** The key of the pick in progress (null for a keyless pick), hashed again only if an order needs it. */
+  private pickKey: string | null = null;
   private readonly missingKeyResult: PickResult | null;
 
   constructor(
@@ -80,16 +89,12 @@ export class ConsistentHashPicker implements Picker {
     private readonly cache: KeyPositionCache,
     private readonly gate: PickLoadGate | null = null,
   ) {
-    this.visited = new Uint32Array(children.length);
+    this.order = new CandidateOrder(ring);
     // DROP: retrying or waiting for ready cannot fix a missing header. INTERNAL because grpc-js
     // rewrites INVALID_ARGUMENT from a policy to INTERNAL anyway.
     this.missingKeyResult =
       settings.missingKey === 'fail'
-        ? failure(
-            PickResultType.DROP,
-            grpc.status.INTERNAL,
-            `consistent_hash: the call has no "${settings.hashHeader}" header, and missingKey is "fail"`,
-          )
+        ? failure(PickResultType.DROP, grpc.status.INTERNAL, missingKeyDetails(settings.hashHeader ?? ''))
         : null;
   }
 
@@ -106,6 +111,7 @@ export class ConsistentHashPicker implements Picker {
   }
 
   private pickUnchecked(pickArgs: PickArgs): PickResult {
+    this.pickKey = null;
     const position = this.positionOf(pickArgs.metadata);
     if (position < 0) return this.missingKeyResult ?? this.pickRandom(pickArgs);
     if (this.gate === null) {
@@ -125,6 +131,7 @@ export class ConsistentHashPicker implements Picker {
     if (values === undefined || values.length === 0) return -1;
     // A76: several values are joined with ','.
     const key = values.length === 1 ? String(values[0]) : values.join(',');
+    this.pickKey = key;
     const cached = this.cache.get(key);
     if (cached >= 0) return cached;
     const position = this.ring.locateKey(key);
@@ -157,14 +164,16 @@ export class ConsistentHashPicker implements Picker {
 
   /**
    * Bounded load with strict affinity: the owner is READY but at its limit, so the call goes to the
-   * next READY member along the walk that admits it. Members that are not READY are passed by
+   * first READY member in the spill order that admits it. Members that are not READY are passed by
    * without connecting them (strict never connects for another member's key). If none admits, the
    * owner serves the call: the bound never fails a call.
    */
   private spillStrict(position: number, owner: number, pickArgs: PickArgs): PickResult {
     const gate = this.gate!;
-    this.startWalk(position, owner);
-    for (let member = this.nextWalkMember(); member >= 0; member = this.nextWalkMember()) {
+    const order = this.order;
+    order.start(position, this.pickKey, 0, 0, owner);
+    order.spill();
+    for (let member = order.next(); member >= 0; member = order.next()) {
       const child = this.children[member]!;
       if (child.getConnectivityState() === READY && gate.admits(member)) {
         return this.complete(member, child, pickArgs);
@@ -174,60 +183,29 @@ export class ConsistentHashPicker implements Picker {
   }
 
   /**
-   * Starts a walk along the ring from `start` over distinct members; `skip` (or -1) is a member
-   * already handled. The walk's state lives in fields, not a closure, so a pick allocates nothing.
-   */
-  private startWalk(start: number, skip: number): void {
-    if (this.pickNumber >= 0xffff_fffe) {
-      this.visited.fill(0);
-      this.pickNumber = 0;
-    }
-    this.walkStamp = ++this.pickNumber;
-    this.walkStart = start;
-    this.walkStep = 0;
-    this.walkDistinct = 0;
-    if (skip >= 0) {
-      this.visited[skip] = this.walkStamp;
-      this.walkDistinct = 1;
-    }
-  }
-
-  /** The next member along the walk not visited yet, or -1 once every member has been visited. */
-  private nextWalkMember(): number {
-    const ring = this.ring;
-    const size = ring.size;
-    const memberCount = this.children.length;
-    const stamp = this.walkStamp;
-    while (this.walkStep < size && this.walkDistinct < memberCount) {
-      let position = this.walkStart + this.walkStep++;
-      if (position >= size) position -= size;
-      const member = ring.memberAt(position);
-      if (this.visited[member] === stamp) continue;
-      this.visited[member] = stamp;
-      this.walkDistinct++;
-      return member;
-    }
-    return -1;
-  }
-
-  /**
    * A call without a key (missingKey "random", A76): a random ring position, then the first READY
    * endpoint along the ring. Random hashes do not connect endpoints one by one: with none READY,
    * one idle endpoint is connected, unless one is connecting already.
    */
   private pickRandom(pickArgs: PickArgs): PickResult {
     const memberCount = this.children.length;
-    this.startWalk(this.ring.locate((Math.random() * UINT32) >>> 0, (Math.random() * UINT32) >>> 0), -1);
+    const hi = (Math.random() * UINT32) >>> 0;
+    const lo = (Math.random() * UINT32) >>> 0;
+    const order = this.order;
+    order.start(this.ring.locate(hi, lo), null, hi, lo);
     let firstIdle: RingChild | null = null;
     let connecting = false;
     // Bounded load: the first READY member the gate refused, which serves the call if none admits.
     let overloaded = -1;
-    for (let member = this.nextWalkMember(); member >= 0; member = this.nextWalkMember()) {
+    for (let member = order.next(); member >= 0; member = order.next()) {
       const child = this.children[member]!;
       const state = child.getConnectivityState();
       if (state === READY) {
         if (this.gate === null || this.gate.admits(member)) return this.complete(member, child, pickArgs);
-        if (overloaded < 0) overloaded = member;
+        if (overloaded < 0) {
+          overloaded = member;
+          order.spill();
+        }
       } else if (state === IDLE) {
         firstIdle ??= child;
       } else if (state === CONNECTING) {
@@ -254,16 +232,21 @@ export class ConsistentHashPicker implements Picker {
     const memberCount = this.children.length;
     let lastError: string | null = null;
     // Bounded load: the first READY member the gate refused (the key's normal choice). Once there is
-    // one, an IDLE or CONNECTING member no longer queues the call; the walk looks on for a READY
+    // one, an IDLE or CONNECTING member no longer queues the call; the spill order looks on for a READY
     // member under its limit and otherwise falls back to this one.
     let overloaded = -1;
-    this.startWalk(start, -1);
-    for (let member = this.nextWalkMember(); member >= 0; member = this.nextWalkMember()) {
+    const order = this.order;
+    order.start(start, this.pickKey, 0, 0);
+    for (let member = order.next(); member >= 0; member = order.next()) {
       const child = this.children[member]!;
       const state = child.getConnectivityState();
       if (state === READY) {
         if (this.gate === null || this.gate.admits(member)) return this.complete(member, child, pickArgs);
-        if (overloaded < 0) overloaded = member;
+        if (overloaded < 0) {
+          // The key's first usable member is at its limit: spill past it in the spill order.
+          overloaded = member;
+          order.spill();
+        }
         continue;
       }
       if (state === IDLE) {

@@ -2,7 +2,8 @@ import type { RingOptions } from '../rings/types';
 import {
   type ConsistentHashSettings,
   HashPolicyConfig,
-  parseLogged,
+  type InvalidHashPolicyConfig,
+  parseOrInvalid,
   readField,
   readRingSize,
   requireObject,
@@ -18,11 +19,15 @@ export const RING_HASH_EXPERIMENTAL_TYPE_NAME = 'ring_hash_experimental';
 
 /**
  * Parses A76's `ring_hash_experimental` config: `minRingSize`, `maxRingSize`, `requestHashHeader`.
+ * Unknown fields are ignored, as every gRPC client does (other clients share these configs); invalid
+ * values of known fields are errors.
  * The policy is ring_hash with failover and a random hash for calls without the header; with no
  * `requestHashHeader` at all every call gets a random hash, as in grpc-go outside xDS.
  */
-export function parseRingHashExperimentalSettings(raw: unknown): ConsistentHashSettings {
-  const policy = RING_HASH_EXPERIMENTAL_TYPE_NAME;
+export function parseRingHashExperimentalSettings(
+  raw: unknown,
+  policy: string = RING_HASH_EXPERIMENTAL_TYPE_NAME,
+): ConsistentHashSettings {
   const json = requireObject(policy, raw);
   const ringOptions: { -readonly [K in keyof RingOptions]: RingOptions[K] } = {};
   for (const field of ['minRingSize', 'maxRingSize'] as const) {
@@ -59,8 +64,13 @@ export class RingHashExperimentalConfig extends HashPolicyConfig {
     };
   }
 
-  /** Called by grpc-js; logs the error at ERROR before throwing (grpc-js would swallow it). */
-  static createFromJson(json: unknown): RingHashExperimentalConfig {
-    return new RingHashExperimentalConfig(parseLogged(parseRingHashExperimentalSettings, json));
+  /** Parses a config. @throws ConsistentHashConfigError naming the field and the value. */
+  static parse(json: unknown): RingHashExperimentalConfig {
+    return new RingHashExperimentalConfig(parseRingHashExperimentalSettings(json));
+  }
+
+  /** Called by grpc-js; an invalid config fails the channel's calls instead of becoming pick_first. */
+  static createFromJson(json: unknown): RingHashExperimentalConfig | InvalidHashPolicyConfig {
+    return parseOrInvalid(RING_HASH_EXPERIMENTAL_TYPE_NAME, json, RingHashExperimentalConfig.parse);
   }
 }

@@ -2,9 +2,9 @@ import * as grpc from '@grpc/grpc-js';
 import type { DiscoveredEndpoint } from '../endpoint';
 import { trace } from '../trace';
 import { endpointKey } from './endpoint-key';
+import { MAX_ENDPOINT_WEIGHT, type RingWeight, ringWeight } from './ring-weight';
 
-/** Weights above this are clamped, so that a bad weight cannot make a ring of millions of points. */
-export const MAX_ENDPOINT_WEIGHT = 1000;
+export { MAX_ENDPOINT_WEIGHT, type RingWeight, ringWeight } from './ring-weight';
 
 /**
  * The ring identity of an endpoint: its explicit `hashKey` (gRFC A76), else its first address as
@@ -18,23 +18,21 @@ export function endpointHashKey(endpoint: grpc.experimental.Endpoint): string {
   return grpc.experimental.subchannelAddressToString(first);
 }
 
-/**
- * The ring weight of an endpoint: its numeric `weight` property. A missing weight is 1. An invalid
- * one (not a finite number > 0) counts as 1, and one above {@link MAX_ENDPOINT_WEIGHT} is clamped;
- * both with a trace line, because a resolver's typo should not take an endpoint out of rotation.
- */
+/** {@link ringWeight} of an endpoint's `weight` property, with a trace line when it was invalid or clamped. */
+function weighEndpoint(endpoint: grpc.experimental.Endpoint, hashKey: string): RingWeight {
+  const value = (endpoint as DiscoveredEndpoint).weight;
+  const result = ringWeight(value);
+  // A resolver's typo should not take an endpoint out of rotation: trace, do not fail.
+  if (result.invalid) trace('endpoints', `endpoint ${hashKey} has invalid weight ${String(value)}; using 1`);
+  else if (result.requested > result.weight) {
+    trace('endpoints', `endpoint ${hashKey} has weight ${value} above ${MAX_ENDPOINT_WEIGHT}; clamped`);
+  }
+  return result;
+}
+
+/** The ring weight of an endpoint: {@link ringWeight} of its numeric `weight` property. */
 export function endpointWeight(endpoint: grpc.experimental.Endpoint, hashKey: string): number {
-  const weight = (endpoint as DiscoveredEndpoint).weight;
-  if (weight === undefined) return 1;
-  if (typeof weight !== 'number' || !Number.isFinite(weight) || weight <= 0) {
-    trace('endpoints', `endpoint ${hashKey} has invalid weight ${String(weight)}; using 1`);
-    return 1;
-  }
-  if (weight > MAX_ENDPOINT_WEIGHT) {
-    trace('endpoints', `endpoint ${hashKey} has weight ${weight} above ${MAX_ENDPOINT_WEIGHT}; clamped`);
-    return MAX_ENDPOINT_WEIGHT;
-  }
-  return weight;
+  return weighEndpoint(endpoint, hashKey).weight;
 }
 
 /** One ring member as the policy derives it from the resolver's endpoints. */
@@ -47,6 +45,8 @@ export interface RingEndpoint {
   readonly hashKey: string;
   /** Its ring weight ({@link endpointWeight}), summed over the endpoints that share its identity. */
   readonly weight: number;
+  /** The weight asked for, before the cap ({@link RingWeight.requested}, summed likewise). */
+  readonly requestedWeight: number;
 }
 
 /**
@@ -76,10 +76,11 @@ export function ringEndpoints(endpoints: readonly grpc.experimental.Endpoint[]):
       !addressKey.startsWith('unix:')
         ? addressKey
         : endpointHashKey(endpoint);
-    const weight = endpointWeight(endpoint, hashKey);
+    const { weight, requested } = weighEndpoint(endpoint, hashKey);
     const sameKey = byHashKey.get(hashKey);
     if (sameKey) {
       sameKey.weight = Math.min(sameKey.weight + weight, MAX_ENDPOINT_WEIGHT);
+      sameKey.requestedWeight += requested;
       trace('endpoints', `endpoint ${hashKey} listed twice; weights added`);
       continue;
     }
@@ -88,7 +89,7 @@ export function ringEndpoints(endpoints: readonly grpc.experimental.Endpoint[]):
       trace('endpoints', `endpoint ${hashKey} has the same addresses as ${sameAddresses.hashKey}; skipped`);
       continue;
     }
-    const member = { endpoint, addressKey, hashKey, weight };
+    const member = { endpoint, addressKey, hashKey, weight, requestedWeight: requested };
     byHashKey.set(hashKey, member);
     byAddresses.set(addressKey, member);
     members.push(member);

@@ -21,5 +21,14 @@ export function alignedTable(
 
 /** What one position of a ring of this algorithm is called. */
 export function positionUnit(algorithm: RingAlgorithm): string {
-  return algorithm === 'ketama' ? 'points' : algorithm === 'ring_hash' ? 'entries' : 'slots';
+  switch (algorithm) {
+    case 'ketama':
+      return 'points';
+    case 'ring_hash':
+      return 'entries';
+    case 'maglev':
+      return 'slots';
+    case 'rendezvous':
+      return 'members';
+  }
 }

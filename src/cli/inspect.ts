@@ -5,8 +5,10 @@ import type { DiscoveredEndpoint } from '../endpoint';
 import { parseGoDuration } from '../go-duration';
 import { register } from '../register';
 import { createRingBuilder } from '../rings';
+import { CandidateOrder } from '../rings/candidate-order';
 import { hashKeys } from '../rings/distribution';
 import { ringOwnership } from '../rings/ownership';
+import { keyHashBits } from '../rings/ring-options';
 import type { HashRing, RingMember } from '../rings/types';
 import { formatUint64Decimal } from '../rings/uint64';
 import { alignedTable, positionUnit } from './format';
@@ -37,25 +39,6 @@ export interface InspectSettings {
   readonly keys: readonly string[];
   readonly config: ConsistentHashSettings;
   readonly timeoutMs: number;
-}
-
-/** Picks the policy config out of a service config (`{ loadBalancingConfig: [...] }`), if it is one. */
-function policyConfigOf(json: unknown): unknown {
-  if (json === null || typeof json !== 'object' || Array.isArray(json)) return json;
-  const list = (json as Record<string, unknown>).loadBalancingConfig;
-  if (!Array.isArray(list)) return json;
-  const entry = list.find(
-    (e) =>
-      e !== null &&
-      typeof e === 'object' &&
-      ('consistent_hash' in (e as object) || 'ring_hash_experimental' in (e as object)),
-  );
-  if (entry === undefined) {
-    throw new UsageError(
-      '--config: its loadBalancingConfig has no consistent_hash or ring_hash_experimental entry',
-    );
-  }
-  return entry;
 }
 
 /** Parses `--timeout`: a Go-style duration (`5s`, `500ms`) or a number of seconds. */
@@ -98,7 +81,8 @@ export function parseInspectArgs(argv: readonly string[]): InspectSettings | nul
         throw new UsageError(`--config is not valid JSON: ${(err as Error).message}`);
       }
     }
-    config = validateConfig(policyConfigOf(json));
+    // A policy config, an entry, a loadBalancingConfig list or a whole service config.
+    config = validateConfig(json);
   } catch (err) {
     if (err instanceof ConsistentHashConfigError) throw new UsageError(`--config: ${err.message}`);
     throw err;
@@ -199,26 +183,48 @@ export interface InspectedMember {
   readonly id: string;
   readonly addresses: readonly string[];
   readonly weight: number;
+  /** The weight the endpoints asked for; above `weight` when the balancer clamped it. */
+  readonly requestedWeight: number;
   readonly tags: readonly string[];
 }
 
 /** The ring members the balancer builds from these endpoints ({@link ringEndpoints}), with what is printed of each. */
 export function membersOf(endpoints: readonly grpc.experimental.Endpoint[]): InspectedMember[] {
-  return ringEndpoints(endpoints).map(({ endpoint, hashKey, weight }) => {
+  return ringEndpoints(endpoints).map(({ endpoint, hashKey, weight, requestedWeight }) => {
     const tags = (endpoint as DiscoveredEndpoint).tags;
     return {
       id: hashKey,
       addresses: endpoint.addresses.map((a) => grpc.experimental.subchannelAddressToString(a)),
       weight,
+      requestedWeight,
       tags: Array.isArray(tags) ? tags.map(String) : [],
     };
   });
 }
 
-/** The hash of a key as the balancer computes it ({@link hashKeys}), in decimal: 32 bits for ketama, 64 otherwise. */
+/** The hash of a key as the balancer computes it ({@link hashKeys}), in decimal: 32 bits for ketama and rendezvous, 64 otherwise. */
 export function keyHash(ring: HashRing, key: string): string {
   const { hi, lo } = hashKeys(ring.algorithm, [key]);
-  return ring.algorithm === 'ketama' ? String(lo[0]) : formatUint64Decimal(hi[0]!, lo[0]!);
+  return keyHashBits(ring.algorithm) === 32 ? String(lo[0]) : formatUint64Decimal(hi[0]!, lo[0]!);
+}
+
+/** How many of a key's next candidates `inspect` shows. */
+const FAILOVER_SHOWN = 3;
+
+/**
+ * The members a key's calls go to, in order, when its owner is down (failover affinity): the ring
+ * walk, or for rendezvous the score order. At most `count`, the owner not included.
+ */
+export function failoverOrder(ring: HashRing, position: number, key: string, count: number): number[] {
+  const order = new CandidateOrder(ring);
+  order.start(position, key, 0, 0, ring.memberAt(position));
+  const out: number[] = [];
+  for (let m = order.next(); m >= 0 && out.length < count; m = order.next()) out.push(m);
+  return out;
+}
+
+function formatWeight(weight: number): string {
+  return String(Number(weight.toFixed(6)));
 }
 
 /** The printed report for a resolution. */
@@ -239,7 +245,9 @@ export function formatInspection(settings: InspectSettings, resolution: Resoluti
       members.map((m, i) => [
         m.id,
         m.addresses.join(','),
-        String(Number(m.weight.toFixed(6))),
+        m.requestedWeight > m.weight
+          ? `${formatWeight(m.weight)} (clamped from ${formatWeight(m.requestedWeight)})`
+          : formatWeight(m.weight),
         m.tags.length > 0 ? m.tags.join(',') : '-',
         `${(shares[i]! * 100).toFixed(2)}%`,
       ]),
@@ -250,10 +258,18 @@ export function formatInspection(settings: InspectSettings, resolution: Resoluti
     lines.push(
       '',
       alignedTable(
-        ['key', 'hash', 'position', 'endpoint'],
+        ['key', 'hash', 'position', 'endpoint', 'failover order'],
         settings.keys.map((key) => {
           const position = ring.locateKey(key);
-          return [key, keyHash(ring, key), String(position), members[ring.memberAt(position)]!.id];
+          return [
+            key,
+            keyHash(ring, key),
+            String(position),
+            members[ring.memberAt(position)]!.id,
+            failoverOrder(ring, position, key, FAILOVER_SHOWN)
+              .map((m) => members[m]!.id)
+              .join(', ') || '-',
+          ];
         }),
         'text',
       ),

@@ -1,5 +1,12 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
-import { RING_ALGORITHMS, resolveRingOptions } from '../rings/ring-options';
+import { MAX_ENDPOINT_WEIGHT, ringWeight } from '../balancer/ring-weight';
+import {
+  MAX_TABLE_SIZE,
+  MAX_VNODES,
+  RING_ALGORITHMS,
+  RING_SIZE_UPPER_BOUND,
+  resolveRingOptions,
+} from '../rings/ring-options';
 import type { RingAlgorithm, RingMember, RingOptions } from '../rings/types';
 import { UsageError } from './usage-error';
 
@@ -19,12 +26,40 @@ export const RING_FLAG_OPTIONS = {
 export type FlagValues = Record<string, string | string[] | boolean | undefined>;
 
 /** Which ring-option flag belongs to which algorithm. */
-const OPTION_FLAGS: readonly { flag: string; option: keyof RingOptions; algorithm: RingAlgorithm }[] = [
-  { flag: 'vnodes', option: 'vnodes', algorithm: 'ketama' },
-  { flag: 'min-ring-size', option: 'minRingSize', algorithm: 'ring_hash' },
-  { flag: 'max-ring-size', option: 'maxRingSize', algorithm: 'ring_hash' },
-  { flag: 'table-size', option: 'tableSize', algorithm: 'maglev' },
+const OPTION_FLAGS: readonly {
+  flag: string;
+  option: keyof RingOptions;
+  algorithm: RingAlgorithm;
+  max: number;
+}[] = [
+  { flag: 'vnodes', option: 'vnodes', algorithm: 'ketama', max: MAX_VNODES },
+  { flag: 'min-ring-size', option: 'minRingSize', algorithm: 'ring_hash', max: RING_SIZE_UPPER_BOUND },
+  { flag: 'max-ring-size', option: 'maxRingSize', algorithm: 'ring_hash', max: RING_SIZE_UPPER_BOUND },
+  { flag: 'table-size', option: 'tableSize', algorithm: 'maglev', max: MAX_TABLE_SIZE },
 ];
+
+/**
+ * `--vnodes -3` as `--vnodes=-3`: parseArgs calls a value starting with "-" ambiguous, while the
+ * user meant a (bad) number, which the flag's own check then names.
+ */
+function joinNegativeValues(
+  argv: readonly string[],
+  options: NonNullable<ParseArgsConfig['options']>,
+): string[] {
+  const args: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const next = argv[i + 1];
+    const name = arg.startsWith('--') ? arg.slice(2) : null;
+    if (name !== null && options[name]?.type === 'string' && next !== undefined && /^-[0-9.]/.test(next)) {
+      args.push(`${arg}=${next}`);
+      i++;
+    } else {
+      args.push(arg);
+    }
+  }
+  return args;
+}
 
 /** `parseArgs` in strict mode, its errors turned into one-line UsageErrors. */
 export function parseCommandArgs(
@@ -33,7 +68,8 @@ export function parseCommandArgs(
   allowPositionals = false,
 ): { values: FlagValues; positionals: string[] } {
   try {
-    const { values, positionals } = parseArgs({ args: [...argv], strict: true, allowPositionals, options });
+    const args = joinNegativeValues(argv, options);
+    const { values, positionals } = parseArgs({ args, strict: true, allowPositionals, options });
     return { values: values as FlagValues, positionals };
   } catch (err) {
     // parseArgs messages are one line already; drop its "Use `--` ..." hints.
@@ -41,11 +77,16 @@ export function parseCommandArgs(
   }
 }
 
-/** An integer flag within [min, max]. */
+/** An integer flag within [min, max]; the message says what is wrong (not a number, not whole, out of range). */
 export function parseIntegerFlag(flag: string, text: string, min: number, max: number): number {
-  const n = /^[0-9]+$/.test(text) ? Number(text) : Number.NaN;
-  if (!Number.isSafeInteger(n) || n < min || n > max) {
-    throw new UsageError(`--${flag} must be an integer in [${min}, ${max}], got '${text}'`);
+  const range = `an integer in [${min}, ${max}]`;
+  const n = text.trim() === '' ? Number.NaN : Number(text);
+  if (Number.isNaN(n))
+    throw new UsageError(`--${flag} must be ${range}, got '${text}', which is not a number`);
+  if (!Number.isInteger(n))
+    throw new UsageError(`--${flag} must be ${range}, got '${text}', which is not a whole number`);
+  if (n < min || n > max) {
+    throw new UsageError(`--${flag} must be ${range}, got '${text}'${n < 0 ? ', which is negative' : ''}`);
   }
   return n;
 }
@@ -75,31 +116,50 @@ export function parseBackendList(text: string): RingMember[] {
   return backends.map((id) => ({ id }));
 }
 
-/** Applies `--weights` (one finite number > 0 per backend) to `members`; unchanged when absent. */
-export function applyWeightsFlag(members: RingMember[], weightsText: string | undefined): RingMember[] {
-  if (weightsText === undefined) return members;
+/** Members with their `--weights`, and a line for each weight the balancer would clamp. */
+export interface WeightedMembers {
+  readonly members: RingMember[];
+  readonly clamped: string[];
+}
+
+/**
+ * Applies `--weights` (one finite number > 0 per backend) to `members` by the balancer's own rule
+ * ({@link ringWeight}): a weight above its maximum is clamped, and said so in `clamped`.
+ */
+export function applyWeightsFlag(members: RingMember[], weightsText: string | undefined): WeightedMembers {
+  if (weightsText === undefined) return { members, clamped: [] };
+  const clamped: string[] = [];
   const parts = weightsText.split(',').map((w) => w.trim());
   if (parts.length !== members.length) {
     throw new UsageError(`--weights has ${parts.length} entries but --backends has ${members.length}`);
   }
-  return members.map((m, i) => {
+  const weighted = members.map((m, i) => {
     const w = parts[i]!;
     const n = w === '' ? Number.NaN : Number(w);
-    if (!Number.isFinite(n) || n <= 0) {
-      throw new UsageError(`--weights entry ${i + 1} must be a finite number > 0, got '${w}'`);
+    const { weight, invalid } = ringWeight(n);
+    if (invalid) {
+      throw new UsageError(
+        `--weights entry ${i + 1} must be a finite number > 0, got '${w}' (the balancer would count it as 1)`,
+      );
     }
-    return { id: m.id, weight: n };
+    if (weight < n) {
+      clamped.push(
+        `weight ${w} of ${m.id} is above the balancer's maximum ${MAX_ENDPOINT_WEIGHT}; using ${weight}, as the balancer does`,
+      );
+    }
+    return { id: m.id, weight };
   });
+  return { members: weighted, clamped };
 }
 
 /** The ring-option flags for `algorithm`, validated by the ring's own rules, spoken in flag names. */
 export function parseRingOptionFlags(values: FlagValues, algorithm: RingAlgorithm): RingOptions {
   const options: { -readonly [K in keyof RingOptions]: RingOptions[K] } = {};
-  for (const { flag, option, algorithm: owner } of OPTION_FLAGS) {
+  for (const { flag, option, algorithm: owner, max } of OPTION_FLAGS) {
     const text = values[flag] as string | undefined;
     if (text === undefined) continue;
     if (owner !== algorithm) throw new UsageError(`--${flag} applies only to --algorithm ${owner}`);
-    options[option] = parseIntegerFlag(flag, text, 1, Number.MAX_SAFE_INTEGER);
+    options[option] = parseIntegerFlag(flag, text, 1, max);
   }
   try {
     resolveRingOptions(options);

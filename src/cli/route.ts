@@ -1,4 +1,5 @@
 import { createRingBuilder } from '../rings';
+import { keyHashBits } from '../rings/ring-options';
 import type { HashRing, RingAlgorithm, RingMember, RingOptions } from '../rings/types';
 import { parseUint32Decimal, parseUint64Decimal } from '../rings/uint64';
 import type { Subcommand } from './main';
@@ -12,15 +13,16 @@ import {
 } from './ring-flags';
 import { UsageError } from './usage-error';
 
-const HELP = `usage: grpc-consistent-hash route --algorithm ketama|ring_hash|maglev --backends A,B,C
+const HELP = `usage: grpc-consistent-hash route --algorithm ketama|ring_hash|maglev|rendezvous --backends A,B,C
          [--weights 1,2,1] [--vnodes N] [--min-ring-size N] [--max-ring-size N]
          [--table-size N] [--key-format raw|string]
 
 Reads keys from stdin, one per line, and prints "<key>\\t<backend>" per line, in order.
   --key-format string  (default) hash each key as the balancer hashes a header value:
-                       CRC-32 (IEEE) for ketama, XXH64 (seed 0) for ring_hash and maglev
-  --key-format raw     each key is already the hash, in decimal: uint32 for ketama,
-                       uint64 for ring_hash and maglev
+                       CRC-32 (IEEE) for ketama and rendezvous, XXH64 (seed 0) for
+                       ring_hash and maglev
+  --key-format raw     each key is already the hash, in decimal: uint32 for ketama and
+                       rendezvous, uint64 for ring_hash and maglev
   --vnodes N           ketama points per unit weight (default 64)
   --min-ring-size N    ring_hash minimum ring size (default 1024)
   --max-ring-size N    ring_hash maximum ring size (default 4096, at most 8388608)
@@ -33,6 +35,8 @@ export interface RouteSettings {
   readonly members: readonly RingMember[];
   readonly options: RingOptions;
   readonly keyFormat: 'raw' | 'string';
+  /** Weights clamped as the balancer clamps them, one line each, for stderr. */
+  readonly clampedWeights: readonly string[];
 }
 
 /** Parses and validates `route` arguments; throws a UsageError naming the problem. Returns null for --help. */
@@ -46,14 +50,17 @@ export function parseRouteArgs(argv: readonly string[]): RouteSettings | null {
   const backendsText = values['backends'] as string | undefined;
   if (backendsText === undefined)
     throw new UsageError('--backends is required (comma-separated host:port list)');
-  const members = applyWeightsFlag(parseBackendList(backendsText), values['weights'] as string | undefined);
+  const { members, clamped } = applyWeightsFlag(
+    parseBackendList(backendsText),
+    values['weights'] as string | undefined,
+  );
   const options = parseRingOptionFlags(values, algorithm);
 
   const keyFormat = (values['key-format'] as string | undefined) ?? 'string';
   if (keyFormat !== 'raw' && keyFormat !== 'string') {
     throw new UsageError(`--key-format must be raw or string, got '${keyFormat}'`);
   }
-  return { algorithm, members, options, keyFormat };
+  return { algorithm, members, options, keyFormat, clampedWeights: clamped };
 }
 
 /**
@@ -66,7 +73,7 @@ export function keyRouter(
 ): (key: string, lineNumber: number) => string {
   const ids = ring.members.map((m) => m.id);
   if (keyFormat === 'string') return (key) => ids[ring.memberAt(ring.locateKey(key))]!;
-  if (ring.algorithm === 'ketama') {
+  if (keyHashBits(ring.algorithm) === 32) {
     return (key, lineNumber) => {
       const v = parseUint32Decimal(key);
       if (v < 0) throw new UsageError(`line ${lineNumber}: raw key '${key}' is not a decimal uint32`);
@@ -139,6 +146,7 @@ export const routeCommand: Subcommand = {
       process.stdout.write(`${HELP}\n`);
       return 0;
     }
+    for (const line of settings.clampedWeights) process.stderr.write(`grpc-consistent-hash route: ${line}\n`);
     process.stdin.setEncoding('utf8');
     await routeStream(settings, process.stdin, process.stdout);
     return 0;

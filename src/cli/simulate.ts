@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { boundedLoadFactorError } from '../rings/bounded-load';
+import { SPILL_ORDERS, type SpillOrder } from '../rings/candidate-order';
 import {
   type DistributionReport,
   generateKeys,
@@ -22,8 +23,9 @@ import {
 import { renderDistributionSvg } from './svg-chart';
 import { UsageError } from './usage-error';
 
-const HELP = `usage: grpc-consistent-hash simulate --algorithm ketama|ring_hash|maglev --backends N|A,B,C
-         [--weights 1,2,1] [--keys 100000] [--zipf 1.1] [--bounded-load 1.25] [--seed S]
+const HELP = `usage: grpc-consistent-hash simulate --algorithm ketama|ring_hash|maglev|rendezvous --backends N|A,B,C
+         [--weights 1,2,1] [--keys 100000] [--zipf 1.1] [--bounded-load 1.25 [--spill walk|seeded] [--in-flight W]]
+         [--seed S]
          [--leaving all|M] [--svg out.svg]
          [--vnodes N] [--min-ring-size N] [--max-ring-size N] [--table-size N]
 
@@ -35,7 +37,13 @@ when each backend leaves and when one joins, against the ideal (its share; 1/(N+
   --keys K             number of requests (default 100000)
   --zipf S             draw requests from K keys with Zipf(S) popularity (default: K distinct keys)
   --bounded-load C     bounded-load factor C >= 1: every request stays in flight, and each goes to
-                       the first backend along its ring walk below ceil(C x (in-flight + 1) x w / W)
+                       its key's owner if below ceil(C x (in-flight + 1) x w / W), else to the
+                       first backend below its limit in the spill order
+  --spill walk|seeded  ring algorithms' spill order: walk on along the ring (default, as the
+                       balancer does), or probe a permutation seeded by the key hash (Envoy's
+                       "random jump"); rendezvous always spills in score order
+  --in-flight W        with --bounded-load: each request ends once W more have arrived
+                       (default: every request stays in flight)
   --seed S             seed for the keys (default 1); the same seed gives the same output
   --leaving all|M      backends to remove one at a time (default: all, or 100 spread evenly above
                        200 backends)
@@ -60,9 +68,15 @@ export interface SimulateSettings {
   readonly keys: number;
   readonly zipf: number | null;
   readonly boundedLoad: number | null;
+  /** The rings' spill order under bounded load; null for the balancer's. */
+  readonly spillOrder: SpillOrder | null;
+  /** Requests in flight at once under bounded load; null: all stay in flight. */
+  readonly inFlight: number | null;
   readonly seed: string;
   readonly leaving: 'all' | number;
   readonly svg: string | null;
+  /** Weights clamped as the balancer clamps them, one line each, for stderr. */
+  readonly clampedWeights: readonly string[];
 }
 
 function parseNumber(flag: string, text: string): number {
@@ -85,6 +99,8 @@ export function parseSimulateArgs(argv: readonly string[]): SimulateSettings | n
     keys: { type: 'string' },
     zipf: { type: 'string' },
     'bounded-load': { type: 'string' },
+    spill: { type: 'string' },
+    'in-flight': { type: 'string' },
     seed: { type: 'string' },
     leaving: { type: 'string' },
     svg: { type: 'string' },
@@ -95,7 +111,10 @@ export function parseSimulateArgs(argv: readonly string[]): SimulateSettings | n
   if (backendsText === undefined) {
     throw new UsageError('--backends is required (a count, or a comma-separated host:port list)');
   }
-  const members = applyWeightsFlag(parseBackends(backendsText), values['weights'] as string | undefined);
+  const { members, clamped } = applyWeightsFlag(
+    parseBackends(backendsText),
+    values['weights'] as string | undefined,
+  );
   const options = parseRingOptionFlags(values, algorithm);
 
   const keysText = values.keys as string | undefined;
@@ -117,6 +136,23 @@ export function parseSimulateArgs(argv: readonly string[]): SimulateSettings | n
       throw new UsageError(`--bounded-load ${error.replace(/got .*$/, `got '${boundedText}'`)}`);
   }
 
+  let spillOrder: SpillOrder | null = null;
+  const spillText = values.spill as string | undefined;
+  if (spillText !== undefined) {
+    if (!SPILL_ORDERS.includes(spillText as SpillOrder)) {
+      throw new UsageError(`--spill must be one of ${SPILL_ORDERS.join(', ')}, got '${spillText}'`);
+    }
+    if (boundedLoad === null) throw new UsageError('--spill applies only with --bounded-load');
+    spillOrder = spillText as SpillOrder;
+  }
+
+  let inFlight: number | null = null;
+  const inFlightText = values['in-flight'] as string | undefined;
+  if (inFlightText !== undefined) {
+    inFlight = parseIntegerFlag('in-flight', inFlightText, 1, MAX_KEYS);
+    if (boundedLoad === null) throw new UsageError('--in-flight applies only with --bounded-load');
+  }
+
   const seed = (values.seed as string | undefined) ?? '1';
   if (seed === '') throw new UsageError('--seed is empty');
 
@@ -136,9 +172,12 @@ export function parseSimulateArgs(argv: readonly string[]): SimulateSettings | n
     keys,
     zipf,
     boundedLoad,
+    spillOrder,
+    inFlight,
     seed,
     leaving,
     svg,
+    clampedWeights: clamped,
   };
 }
 
@@ -154,6 +193,8 @@ export function runSimulation(
     options: settings.options,
     keys,
     boundedLoad: settings.boundedLoad,
+    ...(settings.spillOrder === null ? {} : { spillOrder: settings.spillOrder }),
+    inFlight: settings.inFlight,
     leaving: settings.leaving,
     ...(onProgress ? { onProgress } : {}),
   });
@@ -167,7 +208,11 @@ export function describeSetup(report: DistributionReport, seed: string): string 
     report.zipf === null
       ? `${report.requests} requests, each a distinct uniform key`
       : `${report.requests} requests over ${report.distinctKeys} keys with Zipf(${report.zipf}) popularity`;
-  const bounded = report.boundedLoad === null ? 'no bounded load' : `bounded load c = ${report.boundedLoad}`;
+  const bounded =
+    report.boundedLoad === null
+      ? 'no bounded load'
+      : `bounded load c = ${report.boundedLoad}, ${report.spillOrder === 'score' ? 'score-order' : report.spillOrder} spill, ` +
+        (report.inFlight === null ? 'all requests in flight' : `${report.inFlight} requests in flight`);
   const n = report.members.length;
   return `${report.algorithm}, ${n} backend${n === 1 ? '' : 's'}, ring of ${report.ringSize} ${positionUnit(report.algorithm)}; ${keys}; ${bounded}; seed ${seed}`;
 }
@@ -204,10 +249,23 @@ export function formatReport(report: DistributionReport, seed: string): string {
   const summary = [
     `load max/mean            ${report.maxOverMean.toFixed(3)}   (max over backends of share/ideal; ideal 1)`,
     `load CV                  ${report.cv.toFixed(3)}`,
-    `ring owned max/mean, CV  ${report.ownedMaxOverMean.toFixed(3)}, ${report.ownedCv.toFixed(3)}   (exact hash-space shares, independent of the keys)`,
+    report.algorithm === 'rendezvous'
+      ? `ring owned max/mean, CV  ${report.ownedMaxOverMean.toFixed(3)}, ${report.ownedCv.toFixed(3)}   (rendezvous: expected shares, exactly w/W)`
+      : `ring owned max/mean, CV  ${report.ownedMaxOverMean.toFixed(3)}, ${report.ownedCv.toFixed(3)}   (exact hash-space shares, independent of the keys)`,
+    ...(report.boundedLoad === null
+      ? []
+      : [
+          `off first choice         ${percent(report.offFirstChoice)} of requests (bounded load sent them past their key's owner)`,
+        ]),
     leave.measured > 0
       ? `moved on leave           ${percent(leave.moved)} of requests on average vs ideal ${percent(leave.ideal)} (${leave.ratio.toFixed(2)}x), over ${leave.measured} leaving backend${leave.measured === 1 ? '' : 's'}`
       : 'moved on leave           not measured',
+    ...(leave.measured > 0
+      ? [
+          `leaver's spread          ${leave.spread.toFixed(3)} mean, ${leave.worstSpread.toFixed(3)} worst   (largest survivor's part of a leaving backend's requests / its fair part; ideal 1)`,
+          `after a leave            load max/mean ${leave.maxOverMean.toFixed(3)}${report.boundedLoad === null ? '' : `, off first choice ${percent(leave.offFirstChoice)}`} (means over the leaves)`,
+        ]
+      : []),
     `moved on join            ${percent(join.moved)} of requests vs ideal ${percent(join.ideal)} (${join.ratio.toFixed(2)}x) when ${join.id} joins`,
   ];
   return `simulate: ${describeSetup(report, seed)}\n\n${table}\n\n${summary.join('\n')}\n`;
@@ -245,6 +303,8 @@ export const simulateCommand: Subcommand = {
       process.stdout.write(`${HELP}\n`);
       return 0;
     }
+    for (const line of settings.clampedWeights)
+      process.stderr.write(`grpc-consistent-hash simulate: ${line}\n`);
     const progress = createProgress(process.stderr, 'simulate');
     let report: DistributionReport;
     try {

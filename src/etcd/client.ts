@@ -1,4 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
+import { withoutEmptyResolutionNote } from '../grpc-message';
 import { trace } from '../trace';
 import type { ResolvedEtcdConnection } from './connection-options';
 import {
@@ -9,9 +10,16 @@ import {
   type RangeResponse,
   type WatchResponse,
 } from './protocol';
+import { UnrefChannelCredentials } from './unref-credentials';
 
 const COMPONENT = 'etcd-client';
 const UNARY_DEADLINE_MS = 5_000;
+/**
+ * How long one endpoint may take to connect before the client tries the next. Short, so that a
+ * blackholed first endpoint (accepts TCP, never answers) costs a new channel about 1.5 s, not the
+ * 5 s of a typical call deadline; a slow endpoint is not lost, its connection goes on in the background.
+ */
+export const ETCD_CONNECT_TIMEOUT_MS = 1_500;
 
 /** Channel options for etcd channels: reconnect soon after an etcd restart; detect dead peers. */
 const ETCD_CHANNEL_OPTIONS: grpc.ChannelOptions = {
@@ -86,29 +94,61 @@ function isAuthTokenRejection(code: grpc.status | undefined, text: string): bool
 }
 
 /**
+ * Whether an error means "this endpoint cannot serve us now, another may": unreachable, too slow, or
+ * a member without a leader (cut off from its cluster). etcd sends "etcdserver: no leader" as
+ * UNAVAILABLE when the call asked for a leader (`hasleader` metadata).
+ */
+function shouldTryAnotherEndpoint(error: unknown): boolean {
+  if (!(error instanceof EtcdError)) return false;
+  return (
+    error.code === grpc.status.UNAVAILABLE ||
+    error.code === grpc.status.DEADLINE_EXCEEDED ||
+    /no leader/.test(error.message)
+  );
+}
+
+/**
  * A thin client for the etcd v3 gRPC API over grpc-js. One channel per endpoint, used one at a
- * time: a call failing with UNAVAILABLE or DEADLINE_EXCEEDED moves to the next endpoint, so the
- * callers' own retries fail over. With a username, it authenticates once and re-authenticates when
- * etcd rejects the token (expired, or lost in an etcd restart).
+ * time, starting at a random endpoint (so that clients spread out and an endpoint that is down does
+ * not fail every client's first calls). Each operation tries every endpoint before it fails: an
+ * endpoint is skipped when it does not connect within {@link ETCD_CONNECT_TIMEOUT_MS}, or answers
+ * UNAVAILABLE, DEADLINE_EXCEEDED or "no leader". Watches and reads require a leader (etcd's
+ * `hasleader` metadata, clientv3's `WithRequireLeader`), so a member cut off from its peers ends them
+ * with "no leader" instead of serving stale data. With a username, it authenticates once and
+ * re-authenticates when etcd rejects the token (expired, or lost in an etcd restart). Its connections
+ * never keep the process alive ({@link UnrefChannelCredentials}).
  */
 export class EtcdClient {
   private readonly services: EtcdServiceConstructors;
   private readonly clients: (EndpointClients | undefined)[];
-  private current = 0;
+  private readonly credentials: grpc.ChannelCredentials;
+  private current: number;
   private token: Promise<string> | undefined;
   private closed = false;
 
-  constructor(private readonly connection: ResolvedEtcdConnection) {
+  constructor(
+    private readonly connection: ResolvedEtcdConnection,
+    random: () => number = Math.random,
+  ) {
     this.services = loadEtcdServices();
     this.clients = connection.endpoints.map(() => undefined);
+    this.credentials = new UnrefChannelCredentials(connection.channelCredentials);
+    this.current = Math.floor(random() * connection.endpoints.length) % connection.endpoints.length;
   }
 
-  /** All keys under `prefix` (one Range), with the store revision it was read at. */
+  /** The endpoint the client uses now (`host:port`). */
+  get currentEndpoint(): string {
+    return this.connection.endpoints[this.current]!;
+  }
+
+  /** All keys under `prefix` (one linearizable Range, requiring a leader), with the store revision it was read at. */
   range(prefix: Buffer): Promise<RangeResponse> {
-    return this.unary('kv', 'Range', {
-      key: prefix,
-      range_end: prefixRangeEnd(prefix),
-    }) as Promise<RangeResponse>;
+    return this.unary(
+      'kv',
+      'Range',
+      { key: prefix, range_end: prefixRangeEnd(prefix) },
+      true,
+    ) as Promise<RangeResponse>;
   }
 
   async put(key: string, value: string, lease = '0'): Promise<void> {
@@ -131,49 +171,66 @@ export class EtcdClient {
 
   /** One keep-alive round trip (etcd's KeepAliveOnce): returns the remaining TTL; <= 0 means the lease is gone. */
   async leaseKeepAliveOnce(id: string): Promise<number> {
-    return this.withRetryOnAuth(async () => {
-      const index = this.current;
-      const endpoint = this.endpointClients(index);
-      const metadata = await this.callMetadata();
-      return new Promise<number>((resolve, reject) => {
-        const call = (
-          endpoint.lease as unknown as Record<
-            string,
-            (m: grpc.Metadata, o: grpc.CallOptions) => grpc.ClientDuplexStream<object, LeaseKeepAliveResponse>
-          >
-        ).LeaseKeepAlive!.call(endpoint.lease, metadata, { deadline: Date.now() + UNARY_DEADLINE_MS });
-        let settled = false;
-        call.on('data', (response: LeaseKeepAliveResponse) => {
-          if (settled) return;
-          settled = true;
-          resolve(Number(response.TTL));
-          call.cancel();
+    return this.withRetryOnAuth(() =>
+      this.onSomeEndpoint(async (index) => {
+        const endpoint = this.endpointClients(index);
+        const metadata = await this.callMetadata(false);
+        return new Promise<number>((resolve, reject) => {
+          const call = (
+            endpoint.lease as unknown as Record<
+              string,
+              (
+                m: grpc.Metadata,
+                o: grpc.CallOptions,
+              ) => grpc.ClientDuplexStream<object, LeaseKeepAliveResponse>
+            >
+          ).LeaseKeepAlive!.call(endpoint.lease, metadata, { deadline: Date.now() + UNARY_DEADLINE_MS });
+          let settled = false;
+          call.on('data', (response: LeaseKeepAliveResponse) => {
+            if (settled) return;
+            settled = true;
+            resolve(Number(response.TTL));
+            call.cancel();
+          });
+          call.on('error', (error: grpc.ServiceError) => {
+            if (settled) return;
+            settled = true;
+            reject(this.wrapError(index, 'LeaseKeepAlive', error));
+          });
+          call.on('end', () => {
+            if (settled) return;
+            settled = true;
+            reject(
+              new EtcdError(
+                `etcd ${this.connection.endpoints[index]} LeaseKeepAlive: stream ended`,
+                undefined,
+              ),
+            );
+          });
+          call.write({ ID: id });
         });
-        call.on('error', (error: grpc.ServiceError) => {
-          if (settled) return;
-          settled = true;
-          reject(this.wrapError(index, 'LeaseKeepAlive', error));
-        });
-        call.on('end', () => {
-          if (settled) return;
-          settled = true;
-          reject(
-            new EtcdError(`etcd ${this.connection.endpoints[index]} LeaseKeepAlive: stream ended`, undefined),
-          );
-        });
-        call.write({ ID: id });
-      });
-    });
+      }),
+    );
   }
 
   /**
    * Opens a watch on every key under `prefix` from `startRevision`. Resolves once the stream is open
    * (not necessarily created); failures arrive through `onEnd`.
    */
-  async watch(prefix: Buffer, startRevision: string, handlers: EtcdWatchHandlers): Promise<EtcdWatch> {
-    const index = this.current;
+  watch(prefix: Buffer, startRevision: string, handlers: EtcdWatchHandlers): Promise<EtcdWatch> {
+    return this.withRetryOnAuth(() =>
+      this.onSomeEndpoint((index) => this.openWatch(index, prefix, startRevision, handlers)),
+    );
+  }
+
+  private async openWatch(
+    index: number,
+    prefix: Buffer,
+    startRevision: string,
+    handlers: EtcdWatchHandlers,
+  ): Promise<EtcdWatch> {
     const endpoint = this.endpointClients(index);
-    const metadata = await this.callMetadata();
+    const metadata = await this.callMetadata(true);
     const call = (
       endpoint.watch as unknown as Record<
         string,
@@ -192,7 +249,9 @@ export class EtcdClient {
     });
     call.on('error', (error: grpc.ServiceError) => {
       if (isAuthTokenRejection(error.code, error.details ?? '')) this.token = undefined;
-      finish(this.wrapError(index, 'Watch', error));
+      const wrapped = this.wrapError(index, 'Watch', error);
+      if (shouldTryAnotherEndpoint(wrapped)) this.moveOn(index, wrapped.message);
+      finish(wrapped);
     });
     call.on('end', () =>
       finish(new EtcdError(`etcd ${this.connection.endpoints[index]} Watch: stream ended`, undefined)),
@@ -229,14 +288,14 @@ export class EtcdClient {
     let endpoint = this.clients[index];
     if (!endpoint) {
       const target = this.connection.endpoints[index]!;
-      const channel = new grpc.Channel(target, this.connection.channelCredentials, ETCD_CHANNEL_OPTIONS);
+      const channel = new grpc.Channel(target, this.credentials, ETCD_CHANNEL_OPTIONS);
       const options = { channelOverride: channel };
       endpoint = {
         channel,
-        kv: new this.services.KV(target, this.connection.channelCredentials, options),
-        watch: new this.services.Watch(target, this.connection.channelCredentials, options),
-        lease: new this.services.Lease(target, this.connection.channelCredentials, options),
-        auth: new this.services.Auth(target, this.connection.channelCredentials, options),
+        kv: new this.services.KV(target, this.credentials, options),
+        watch: new this.services.Watch(target, this.credentials, options),
+        lease: new this.services.Lease(target, this.credentials, options),
+        auth: new this.services.Auth(target, this.credentials, options),
       };
       this.clients[index] = endpoint;
       trace(COMPONENT, `channel to etcd ${target} created`);
@@ -244,23 +303,75 @@ export class EtcdClient {
     return endpoint;
   }
 
-  private wrapError(index: number, method: string, error: grpc.ServiceError): EtcdError {
-    const code = error.code;
-    if (
-      (code === grpc.status.UNAVAILABLE || code === grpc.status.DEADLINE_EXCEEDED) &&
-      this.current === index
-    ) {
-      if (this.connection.endpoints.length > 1) {
-        this.current = (index + 1) % this.connection.endpoints.length;
-        trace(
-          COMPONENT,
-          `etcd ${this.connection.endpoints[index]} failed; next endpoint ${this.connection.endpoints[this.current]}`,
-        );
+  /** Moves to the endpoint after `index`, unless another failure moved already. */
+  private moveOn(index: number, reason: string): void {
+    if (this.current !== index || this.connection.endpoints.length < 2) return;
+    this.current = (index + 1) % this.connection.endpoints.length;
+    trace(COMPONENT, `${reason}; next endpoint ${this.connection.endpoints[this.current]}`);
+  }
+
+  /**
+   * Runs `operation` on the current endpoint; when that endpoint does not connect in time or fails in
+   * a way another endpoint may not ({@link shouldTryAnotherEndpoint}), on the next, until every
+   * endpoint was tried once. The error then names each endpoint's failure.
+   */
+  private async onSomeEndpoint<T>(operation: (index: number) => Promise<T>): Promise<T> {
+    const failures: string[] = [];
+    for (let tried = 0; tried < this.connection.endpoints.length; tried++) {
+      const index = this.current;
+      try {
+        await this.connect(index);
+        return await operation(index);
+      } catch (error) {
+        if (!shouldTryAnotherEndpoint(error)) throw error;
+        failures.push((error as Error).message);
+        this.moveOn(index, (error as Error).message);
       }
     }
+    throw new EtcdError(
+      failures.length === 1 ? failures[0]! : `every etcd endpoint failed: ${failures.join('; ')}`,
+      grpc.status.UNAVAILABLE,
+    );
+  }
+
+  /**
+   * Resolves once endpoint `index` is connected, or has failed to (the call then fails at once with
+   * the reason); rejects (UNAVAILABLE) when it is still connecting after the connect timeout.
+   */
+  private connect(index: number): Promise<void> {
+    const { channel } = this.endpointClients(index);
+    const name = this.connection.endpoints[index];
+    const deadline = Date.now() + ETCD_CONNECT_TIMEOUT_MS;
+    const { READY, TRANSIENT_FAILURE, SHUTDOWN } = grpc.connectivityState;
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const state = channel.getConnectivityState(true);
+        // In TRANSIENT_FAILURE the call itself fails at once, with grpc-js's reason (refused, TLS...).
+        if (state === READY || state === TRANSIENT_FAILURE) resolve();
+        else if (state === SHUTDOWN) {
+          reject(new EtcdError('etcd client is closed', grpc.status.CANCELLED));
+        } else {
+          channel.watchConnectivityState(state, deadline, (error) => {
+            if (error) {
+              reject(
+                new EtcdError(
+                  `etcd ${name}: not connected within ${ETCD_CONNECT_TIMEOUT_MS} ms`,
+                  grpc.status.UNAVAILABLE,
+                ),
+              );
+            } else check();
+          });
+        }
+      };
+      check();
+    });
+  }
+
+  private wrapError(index: number, method: string, error: grpc.ServiceError): EtcdError {
+    const code = error.code;
     const name = grpc.status[code] ?? String(code);
     return new EtcdError(
-      `etcd ${this.connection.endpoints[index]} ${method}: ${name}: ${error.details}`,
+      `etcd ${this.connection.endpoints[index]} ${method}: ${name}: ${withoutEmptyResolutionNote(error.details)}`,
       code,
     );
   }
@@ -288,8 +399,10 @@ export class EtcdClient {
     });
   }
 
-  private async callMetadata(): Promise<grpc.Metadata> {
+  /** Call metadata: the auth token, and `hasleader: true` when the call must not be served without a leader. */
+  private async callMetadata(requireLeader: boolean): Promise<grpc.Metadata> {
     const metadata = new grpc.Metadata();
+    if (requireLeader) metadata.set('hasleader', 'true');
     if (this.connection.username === undefined) return metadata;
     if (!this.token) {
       const pending = this.authenticate();
@@ -338,12 +451,14 @@ export class EtcdClient {
     service: keyof Omit<EndpointClients, 'channel'>,
     method: string,
     request: object,
+    requireLeader = false,
   ): Promise<unknown> {
-    return this.withRetryOnAuth(async () => {
-      const index = this.current;
-      const metadata = await this.callMetadata();
-      return this.rawUnary(index, service, method, request, metadata);
-    });
+    return this.withRetryOnAuth(() =>
+      this.onSomeEndpoint(async (index) => {
+        const metadata = await this.callMetadata(requireLeader);
+        return this.rawUnary(index, service, method, request, metadata);
+      }),
+    );
   }
 }
 

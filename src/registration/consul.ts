@@ -2,6 +2,7 @@ import { agentToString, readConsulCaFile, resolveConsulAgent } from '../consul/a
 import { ConsulHttpClient, ConsulHttpError, describeConsulError } from '../consul/http-client';
 import { parseGoDuration } from '../go-duration';
 import { logError, trace } from '../trace';
+import { deregisterOnSignal } from './signal-deregistration';
 
 const COMPONENT = 'consul_registration';
 const REQUEST_TIMEOUT_MS = 10_000;
@@ -53,7 +54,12 @@ export interface ConsulRegistrationOptions {
   ca?: string | Buffer;
   /** Consul removes the service after its check has been critical this long (Go duration, e.g. `"1m"`). */
   deregisterCriticalServiceAfter?: string;
-  /** Deregister on SIGINT/SIGTERM, then let the signal take its default course. Default false. */
+  /**
+   * Deregister on SIGINT/SIGTERM. If the application listens for the signal itself (`on` or `once`),
+   * the exit is left to it (await `deregister()` in its handler to be sure deregistration finished);
+   * otherwise every registration of the process is deregistered (waiting at most 5 s) and the
+   * process then ends by the signal, as it would have without a listener. Default false.
+   */
   deregisterOnSignal?: boolean;
 }
 
@@ -251,21 +257,9 @@ export async function registerWithConsul(options: ConsulRegistrationOptions): Pr
   }
 
   let deregistering: Promise<void> | null = null;
-  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
-  const onSignal = (signal: NodeJS.Signals) => {
-    trace(COMPONENT, `${signal}: deregistering ${id}`);
-    handle
-      .deregister()
-      .catch((error: unknown) =>
-        logError(COMPONENT, `deregistering ${id} on ${signal} failed: ${(error as Error).message}`),
-      )
-      .finally(() => {
-        // We replaced the default action; if nobody else listens, restore and re-raise it.
-        if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
-      });
-  };
-  if (options.deregisterOnSignal) for (const s of signals) process.once(s, onSignal);
-
+  const withdrawFromSignals = options.deregisterOnSignal
+    ? deregisterOnSignal(`Consul service ${id}`, () => handle.deregister())
+    : () => {};
   const handle: ConsulRegistration = {
     id,
     checkId,
@@ -274,7 +268,7 @@ export async function registerWithConsul(options: ConsulRegistrationOptions): Pr
       stopped = true;
       if (heartbeat) clearTimeout(heartbeat);
       heartbeat = null;
-      for (const s of signals) process.removeListener(s, onSignal);
+      withdrawFromSignals();
       deregistering = (async () => {
         try {
           await heartbeatRunning;

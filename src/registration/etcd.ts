@@ -3,7 +3,8 @@ import { acquireEtcdClient, type EtcdClientLease } from '../etcd/client';
 import { type EtcdConnectionOptions, resolveEtcdConnection } from '../etcd/connection-options';
 import { encodeEtcdEndpointValue } from '../resolvers/etcd/naming';
 import { type BackoffOptions, ExponentialBackoff } from '../resolvers/shared';
-import { logError, trace } from '../trace';
+import { logError, trace, traceInfo } from '../trace';
+import { deregisterOnSignal } from './signal-deregistration';
 
 const COMPONENT = 'etcd-registration';
 
@@ -21,6 +22,18 @@ export interface EtcdRegistrationOptions extends EtcdConnectionOptions {
   ttl?: number;
   /** Retry backoff after etcd failures (default 250 ms growing ×1.6 up to 5 s, ±20 % jitter). */
   backoff?: BackoffOptions;
+  /**
+   * How long `ready` may stay pending before it rejects, in ms (default 10 000; `Infinity` waits for
+   * ever). Registering goes on in the background after the rejection; `deregister()` stops it.
+   */
+  readyTimeoutMs?: number;
+  /**
+   * Deregister on SIGINT/SIGTERM. If the application listens for the signal itself (`on` or `once`),
+   * the exit is left to it (await `deregister()` in its handler to be sure deregistration finished);
+   * otherwise every registration of the process is deregistered (waiting at most 5 s) and the
+   * process then ends by the signal, as it would have without a listener. Default false.
+   */
+  deregisterOnSignal?: boolean;
 }
 
 /** A live registration. */
@@ -29,7 +42,10 @@ export interface EtcdRegistration {
   readonly key: string;
   /** The current lease id (decimal), or undefined while none is held. */
   readonly leaseId: string | undefined;
-  /** Resolves once the key is in etcd for the first time (rejects only if deregistered before that). */
+  /**
+   * Resolves once the key is in etcd for the first time. Rejects if that takes longer than
+   * `readyTimeoutMs` (retries go on) or if deregistered before that.
+   */
   readonly ready: Promise<void>;
   /**
    * Stops keep-alives and revokes the lease, which deletes the key. Never rejects: if etcd cannot be
@@ -38,7 +54,10 @@ export interface EtcdRegistration {
   deregister(): Promise<void>;
 }
 
-function validate(options: EtcdRegistrationOptions): { ttl: number } {
+/** Default bound on how long `ready` stays pending. */
+export const DEFAULT_READY_TIMEOUT_MS = 10_000;
+
+function validate(options: EtcdRegistrationOptions): { ttl: number; readyTimeoutMs: number } {
   const { target, id, addr } = options;
   if (typeof target !== 'string' || target === '' || target.endsWith('/')) {
     throw new Error(
@@ -59,7 +78,13 @@ function validate(options: EtcdRegistrationOptions): { ttl: number } {
   if (weight !== undefined && !(typeof weight === 'number' && Number.isFinite(weight) && weight > 0)) {
     throw new Error(`metadata.weight: expected a positive number, got ${JSON.stringify(weight)}`);
   }
-  return { ttl };
+  const readyTimeoutMs = options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS;
+  if (typeof readyTimeoutMs !== 'number' || Number.isNaN(readyTimeoutMs) || readyTimeoutMs <= 0) {
+    throw new Error(
+      `readyTimeoutMs: expected a positive number of ms (or Infinity), got ${JSON.stringify(readyTimeoutMs)}`,
+    );
+  }
+  return { ttl, readyTimeoutMs };
 }
 
 /**
@@ -67,10 +92,11 @@ function validate(options: EtcdRegistrationOptions): { ttl: number } {
  * `etcd:` resolver and Go's `naming/resolver` find it. The key is bound to a lease kept alive every
  * ttl/3; when the lease is lost (etcd restart with lost data, partition longer than the TTL, revoked),
  * a new lease is granted and the key written again, with backoff. Validation errors throw at once;
- * etcd being unreachable does not (it keeps trying; await `ready` to know when the key is in).
+ * etcd being unreachable does not: it is logged at ERROR once per outage, naming the endpoints, and
+ * retried; `ready` rejects after `readyTimeoutMs` (default 10 s) while the retries go on.
  */
 export function registerWithEtcd(options: EtcdRegistrationOptions): EtcdRegistration {
-  const { ttl } = validate(options);
+  const { ttl, readyTimeoutMs } = validate(options);
   const connection = resolveEtcdConnection(options);
   const key = `${options.target}/${options.id}`;
   const value = encodeEtcdEndpointValue(options.addr, options.metadata ?? null);
@@ -97,6 +123,34 @@ export function registerWithEtcd(options: EtcdRegistrationOptions): EtcdRegistra
     rejectReady = reject;
   });
   ready.catch(() => {});
+  const where = `etcd at ${connection.endpoints.join(', ')}`;
+  /** The error of the outage under way, or null while etcd answers. Logged once per outage. */
+  let outage: string | null = null;
+  const failed = (doing: string, error: unknown) => {
+    const message = (error as Error).message;
+    if (outage === null) {
+      logError(
+        COMPONENT,
+        `${key}: cannot reach ${where} (${doing}: ${message}); retrying with backoff until it answers`,
+      );
+    }
+    outage = message;
+  };
+  const answered = () => {
+    if (outage !== null) traceInfo(COMPONENT, `${key}: ${where} answers again`);
+    outage = null;
+  };
+  let readyTimer: NodeJS.Timeout | undefined;
+  if (Number.isFinite(readyTimeoutMs)) {
+    readyTimer = setTimeout(() => {
+      rejectReady(
+        new Error(
+          `etcd registration ${key} is not in etcd after ${readyTimeoutMs} ms: ${outage === null ? `no answer from ${where}` : `cannot reach ${where}: ${outage}`}; still retrying (deregister() stops it)`,
+        ),
+      );
+    }, readyTimeoutMs);
+    // Not unref'd: a process awaiting `ready` gets its answer rather than exiting silently.
+  }
 
   // Timers are unref'd: a registration alone does not keep the process alive (the server does).
   const schedule = (delayMs: number, step: () => Promise<void>) => {
@@ -121,9 +175,13 @@ export function registerWithEtcd(options: EtcdRegistrationOptions): EtcdRegistra
       lastKeepAlive = Date.now();
       backoff.reset();
       trace(COMPONENT, `${key} -> ${options.addr} registered with lease ${granted.id} (ttl ${ttl}s)`);
+      answered();
+      clearTimeout(readyTimer);
       resolveReady();
       schedule(keepAliveMs, keepAlive);
     } catch (error) {
+      if (stopped) return;
+      failed('registering', error);
       const delay = backoff.next();
       trace(COMPONENT, `${key}: registering failed: ${(error as Error).message}; retrying in ${delay} ms`);
       schedule(delay, establish);
@@ -143,10 +201,12 @@ export function registerWithEtcd(options: EtcdRegistrationOptions): EtcdRegistra
         return;
       }
       lastKeepAlive = Date.now();
+      answered();
       backoff.reset();
       schedule(keepAliveMs, keepAlive);
     } catch (error) {
       if (stopped) return;
+      failed('keeping the lease alive', error);
       // After a full TTL without a successful keep-alive the lease has surely expired.
       if (Date.now() - lastKeepAlive > ttl * 1000) {
         trace(COMPONENT, `${key}: no keep-alive for ${ttl}s; registering again`);
@@ -163,7 +223,10 @@ export function registerWithEtcd(options: EtcdRegistrationOptions): EtcdRegistra
   inflight = establish();
 
   let deregistering: Promise<void> | undefined;
-  return {
+  const withdrawFromSignals = options.deregisterOnSignal
+    ? deregisterOnSignal(`etcd key ${key}`, () => registration.deregister())
+    : () => {};
+  const registration: EtcdRegistration = {
     key,
     get leaseId() {
       return leaseId;
@@ -174,6 +237,8 @@ export function registerWithEtcd(options: EtcdRegistrationOptions): EtcdRegistra
       stopped = true;
       if (timer) clearTimeout(timer);
       timer = undefined;
+      clearTimeout(readyTimer);
+      withdrawFromSignals();
       rejectReady(new Error(`etcd registration ${key} was deregistered`));
       deregistering = (async () => {
         // Let a grant or put in flight finish (bounded), so its lease is revoked too.
@@ -197,4 +262,5 @@ export function registerWithEtcd(options: EtcdRegistrationOptions): EtcdRegistra
       return deregistering;
     },
   };
+  return registration;
 }

@@ -5,9 +5,11 @@
  * Pure: no gRPC, no I/O.
  */
 import { boundedLoadFactorError, boundedLoadLimit } from './bounded-load';
+import { CandidateOrder, DEFAULT_SPILL_ORDER, type SpillOrder } from './candidate-order';
 import { crc32String } from './crc32';
 import { createRingBuilder } from './index';
 import { ringOwnership } from './ownership';
+import { keyHashBits } from './ring-options';
 import type { HashRing, RingAlgorithm, RingMember, RingOptions } from './types';
 import { xxh64String } from './xxhash64';
 
@@ -94,17 +96,17 @@ export function generateKeys(options: KeySampleOptions): KeySample {
   return { keys, requests, zipf };
 }
 
-/** 64-bit key hashes as uint32 halves; for ketama only `lo` is used. */
+/** 64-bit key hashes as uint32 halves; for ketama and rendezvous only `lo` is used. */
 export interface KeyHashes {
   readonly hi: Uint32Array;
   readonly lo: Uint32Array;
 }
 
-/** Hashes keys the way the balancer hashes a header value: CRC-32 for ketama, XXH64 (seed 0) otherwise. */
+/** Hashes keys the way the balancer hashes a header value: CRC-32 for ketama and rendezvous, XXH64 (seed 0) otherwise. */
 export function hashKeys(algorithm: RingAlgorithm, keys: readonly string[]): KeyHashes {
   const hi = new Uint32Array(keys.length);
   const lo = new Uint32Array(keys.length);
-  if (algorithm === 'ketama') {
+  if (keyHashBits(algorithm) === 32) {
     for (let i = 0; i < keys.length; i++) lo[i] = crc32String(keys[i]!);
   } else {
     const out = new Uint32Array(2);
@@ -126,15 +128,19 @@ export function memberWeights(members: readonly RingMember[]): Float64Array {
  * The member (index into `ring.members`) serving each request.
  *
  * Without bounded load, a request goes to its key's owner. With a balance factor c, requests
- * arrive in order and all stay in flight (the worst case for the bound); each goes to the first
- * distinct member along its key's ring walk (`position + 1 mod size`, for maglev the table order,
- * as the balancer walks) whose load is below `boundedLoadLimit(c, total, w, W)`.
+ * arrive in order and stay in flight (all of them, the worst case for the bound, or with
+ * `inFlight` set, each until `inFlight` later requests have arrived); each goes to its owner
+ * if the owner's load is below `boundedLoadLimit(c, total, w, W)`, else to the first member under
+ * its limit in the spill order the balancer uses ({@link CandidateOrder}: `spillOrder` for the
+ * rings, score order for rendezvous), else to the owner.
  */
 export function assignRequests(
   ring: HashRing,
   hashes: KeyHashes,
   requests: Uint32Array,
   boundedLoad: number | null = null,
+  spillOrder: SpillOrder = DEFAULT_SPILL_ORDER[ring.algorithm],
+  inFlight: number | null = null,
 ): Uint32Array {
   const keyCount = hashes.lo.length;
   const keyPosition = new Uint32Array(keyCount);
@@ -151,24 +157,25 @@ export function assignRequests(
   let totalWeight = 0;
   for (const w of weights) totalWeight += w;
   const loads = new Float64Array(n);
-  const visited = new Uint32Array(n);
-  const size = ring.size;
+  const order = new CandidateOrder(ring, spillOrder);
   let total = 0;
   for (let r = 0; r < requests.length; r++) {
-    const start = keyPosition[requests[r]!]!;
-    const stamp = r + 1;
-    let chosen = ring.memberAt(start);
-    let distinct = 0;
-    for (let step = 0; step < size && distinct < n; step++) {
-      let position = start + step;
-      if (position >= size) position -= size;
-      const member = ring.memberAt(position);
-      if (visited[member] === stamp) continue;
-      visited[member] = stamp;
-      distinct++;
-      if (loads[member]! < boundedLoadLimit(boundedLoad, total, weights[member]!, totalWeight)) {
-        chosen = member;
-        break;
+    if (inFlight !== null && r >= inFlight) {
+      // The request that arrived `inFlight` requests ago ends.
+      loads[assigned[r - inFlight]!]!--;
+      total--;
+    }
+    const key = requests[r]!;
+    const owner = ring.memberAt(keyPosition[key]!);
+    let chosen = owner;
+    if (!(loads[owner]! < boundedLoadLimit(boundedLoad, total, weights[owner]!, totalWeight))) {
+      order.start(keyPosition[key]!, null, hashes.hi[key]!, hashes.lo[key]!, owner);
+      order.spill();
+      for (let member = order.next(); member >= 0; member = order.next()) {
+        if (loads[member]! < boundedLoadLimit(boundedLoad, total, weights[member]!, totalWeight)) {
+          chosen = member;
+          break;
+        }
       }
     }
     assigned[r] = chosen;
@@ -176,6 +183,21 @@ export function assignRequests(
     total++;
   }
   return assigned;
+}
+
+/** The fraction of requests not served by their key's owner (bounded load spilled them). */
+export function offFirstChoice(
+  ring: HashRing,
+  hashes: KeyHashes,
+  requests: Uint32Array,
+  assigned: Uint32Array,
+): number {
+  let off = 0;
+  for (let r = 0; r < requests.length; r++) {
+    const key = requests[r]!;
+    if (ring.memberAt(ring.locate(hashes.hi[key]!, hashes.lo[key]!)) !== assigned[r]) off++;
+  }
+  return requests.length > 0 ? off / requests.length : 0;
 }
 
 /** Requests per member, indexed like the members. */
@@ -243,6 +265,38 @@ export function movedFraction(
   return before.length > 0 ? moved / before.length : 0;
 }
 
+/**
+ * How evenly the requests of removed member `removed` spread over the survivors: the largest
+ * survivor's part of them divided by its fair part (its weight over the survivors' total weight).
+ * 1 is perfectly even; `after` indexes the member list without `removed`. 0 when it had none.
+ */
+export function removedSpread(
+  before: Uint32Array,
+  removed: number,
+  after: Uint32Array,
+  weights: Float64Array,
+): number {
+  const n = weights.length;
+  const counts = new Float64Array(n);
+  let total = 0;
+  for (let r = 0; r < before.length; r++) {
+    if (before[r] !== removed) continue;
+    const a = after[r]!;
+    // Back to the full list's indexes: members after `removed` shifted down by one.
+    counts[a >= removed ? a + 1 : a]!++;
+    total++;
+  }
+  if (total === 0) return 0;
+  let restWeight = 0;
+  for (let j = 0; j < n; j++) if (j !== removed) restWeight += weights[j]!;
+  let worst = 0;
+  for (let j = 0; j < n; j++) {
+    if (j === removed) continue;
+    worst = Math.max(worst, counts[j]! / total / (weights[j]! / restWeight));
+  }
+  return worst;
+}
+
 /** `count` synthetic member addresses 10.x.y.z:50051 (documentation only: never contacted). */
 export function syntheticMembers(count: number): RingMember[] {
   return Array.from({ length: count }, (_, i) => {
@@ -259,6 +313,10 @@ export interface DistributionSetup {
   readonly keys: KeySample;
   /** Bounded-load balance factor c ≥ 1, or null/absent for plain consistent hashing. */
   readonly boundedLoad?: number | null;
+  /** The rings' bounded-load spill order (default: the balancer's, {@link DEFAULT_SPILL_ORDER}); rendezvous spills in score order. */
+  readonly spillOrder?: SpillOrder;
+  /** Under bounded load, requests in flight at once (each ends when this many more have arrived); absent or null: all stay in flight. */
+  readonly inFlight?: number | null;
   /**
    * Members to remove one at a time for the "moved on leave" figures: `'all'` (the default), or
    * a count, spread evenly over the member list (cheaper for large N).
@@ -294,6 +352,12 @@ export interface DistributionReport {
   readonly distinctKeys: number;
   readonly zipf: number | null;
   readonly boundedLoad: number | null;
+  /** The spill order used under bounded load: 'walk' or 'seeded' for the rings, 'score' for rendezvous. */
+  readonly spillOrder: SpillOrder | 'score';
+  /** Requests in flight at once under bounded load; null: all stay in flight. */
+  readonly inFlight: number | null;
+  /** Fraction of requests not served by their key's owner (0 without bounded load). */
+  readonly offFirstChoice: number;
   readonly members: readonly MemberDistribution[];
   /** Request load: largest share / ideal, and CV. */
   readonly maxOverMean: number;
@@ -301,12 +365,21 @@ export interface DistributionReport {
   /** Exact hash-space ownership: largest share / ideal, and CV (independent of the keys). */
   readonly ownedMaxOverMean: number;
   readonly ownedCv: number;
-  /** Over the members removed one at a time: mean fraction moved, mean ideal (w / W), and their ratio. */
+  /**
+   * Over the members removed one at a time: mean fraction moved, mean ideal (w / W), and their
+   * ratio; the spread of the removed member's requests over the survivors (the largest survivor's
+   * part of them against its fair part, w / W of the survivors), mean and worst; and, after the
+   * removal, the load max/mean and the fraction off first choice (means).
+   */
   readonly leave: {
     readonly measured: number;
     readonly moved: number;
     readonly ideal: number;
     readonly ratio: number;
+    readonly spread: number;
+    readonly worstSpread: number;
+    readonly maxOverMean: number;
+    readonly offFirstChoice: number;
   };
   /** One member of weight 1 joining: fraction moved, ideal 1 / (W + 1) for total weight W, ratio. */
   readonly join: {
@@ -352,7 +425,13 @@ export function simulateDistribution(setup: DistributionSetup): DistributionRepo
   let done = 0;
   const progress = () => setup.onProgress?.(++done, steps);
 
-  const base = assignRequests(ring, hashes, keys.requests, boundedLoad);
+  const spillOrder = setup.spillOrder ?? DEFAULT_SPILL_ORDER[algorithm];
+  const inFlight = setup.inFlight ?? null;
+  if (inFlight !== null && !(Number.isInteger(inFlight) && inFlight >= 1)) {
+    throw new RangeError(`inFlight must be an integer >= 1, got ${String(inFlight)}`);
+  }
+  const assign = (r: HashRing) => assignRequests(r, hashes, keys.requests, boundedLoad, spillOrder, inFlight);
+  const base = assign(ring);
   const weights = memberWeights(members);
   const loads = memberLoads(base, n);
   const load = balanceFigures(loads, weights);
@@ -362,19 +441,29 @@ export function simulateDistribution(setup: DistributionSetup): DistributionRepo
   const movedOnLeave: (number | null)[] = new Array(n).fill(null);
   let movedSum = 0;
   let idealSum = 0;
+  let spreadSum = 0;
+  let worstSpread = 0;
+  let leaveMaxSum = 0;
+  let leaveOffSum = 0;
   for (const i of leaveIndexes) {
     const rest = members.filter((_, j) => j !== i);
-    const after = assignRequests(builder.build(rest), hashes, keys.requests, boundedLoad);
+    const restRing = builder.build(rest);
+    const after = assign(restRing);
     movedOnLeave[i] = movedFraction(base, members, after, rest);
     movedSum += movedOnLeave[i]!;
     idealSum += load.ideal[i]!;
+    const spread = removedSpread(base, i, after, weights);
+    spreadSum += spread;
+    worstSpread = Math.max(worstSpread, spread);
+    leaveMaxSum += balanceFigures(memberLoads(after, rest.length), memberWeights(rest)).maxOverMean;
+    leaveOffSum += boundedLoad === null ? 0 : offFirstChoice(restRing, hashes, keys.requests, after);
     progress();
   }
   const measured = leaveIndexes.length;
 
   const joinId = setup.joiningId ?? joiningMemberId(members);
   const joined = [...members, { id: joinId, weight: 1 }];
-  const afterJoin = assignRequests(builder.build(joined), hashes, keys.requests, boundedLoad);
+  const afterJoin = assign(builder.build(joined));
   const joinMoved = movedFraction(base, members, afterJoin, joined);
   let totalWeight = 0;
   for (const w of weights) totalWeight += w;
@@ -388,6 +477,9 @@ export function simulateDistribution(setup: DistributionSetup): DistributionRepo
     distinctKeys: keys.keys.length,
     zipf: keys.zipf,
     boundedLoad,
+    spillOrder: algorithm === 'rendezvous' ? 'score' : spillOrder,
+    inFlight,
+    offFirstChoice: boundedLoad === null ? 0 : offFirstChoice(ring, hashes, keys.requests, base),
     members: members.map((m, i) => ({
       id: m.id,
       weight: weights[i]!,
@@ -406,6 +498,10 @@ export function simulateDistribution(setup: DistributionSetup): DistributionRepo
       moved: measured > 0 ? movedSum / measured : 0,
       ideal: measured > 0 ? idealSum / measured : 0,
       ratio: idealSum > 0 ? movedSum / idealSum : 0,
+      spread: measured > 0 ? spreadSum / measured : 0,
+      worstSpread,
+      maxOverMean: measured > 0 ? leaveMaxSum / measured : 0,
+      offFirstChoice: measured > 0 ? leaveOffSum / measured : 0,
     },
     join: { id: joinId, moved: joinMoved, ideal: joinIdeal, ratio: joinMoved / joinIdeal },
   };

@@ -4,6 +4,7 @@
  */
 import { KetamaRingBuilder } from './ketama-ring';
 import { MaglevTableBuilder } from './maglev-table';
+import { RendezvousRingBuilder } from './rendezvous';
 import { RingHashRingBuilder } from './ring-hash-ring';
 import { checkAlgorithm, resolveRingOptions } from './ring-options';
 import type { HashRing, RingAlgorithm, RingBuilder, RingMember, RingOptions } from './types';
@@ -11,7 +12,7 @@ import type { HashRing, RingAlgorithm, RingBuilder, RingMember, RingOptions } fr
 /**
  * Creates a builder for one algorithm with fixed options. Options are validated at once: a
  * RangeError names the option and its value. The builder keeps per-member work between builds
- * (ketama points, ring_hash entry hashes, maglev offset/skip) for current members only.
+ * (ketama points, ring_hash entry hashes, maglev offset/skip, rendezvous seeds) for current members only.
  */
 export function createRingBuilder(algorithm: RingAlgorithm, options?: RingOptions): RingBuilder {
   const o = resolveRingOptions(options);
@@ -22,6 +23,8 @@ export function createRingBuilder(algorithm: RingAlgorithm, options?: RingOption
       return new RingHashRingBuilder(o.minRingSize, o.maxRingSize);
     case 'maglev':
       return new MaglevTableBuilder(o.tableSize);
+    case 'rendezvous':
+      return new RendezvousRingBuilder();
   }
 }
 
@@ -39,6 +42,8 @@ export { crc32String } from './crc32';
 export { KetamaRing, ketamaMemberPoints, ketamaPointCount, ketamaPointCounts } from './ketama-ring';
 export { MaglevTable, maglevPermutation } from './maglev-table';
 export { md5 } from './md5';
+export { RendezvousRing, rendezvousScore } from './rendezvous';
+export { rendezvousDraw } from './rendezvous-kernel';
 export { RingHashRing, ringHashEntryCounts } from './ring-hash-ring';
 export {
   capRingSizes,
@@ -49,6 +54,7 @@ export {
   DEFAULT_VNODES,
   isPrime,
   KETAMA_POINT_BUDGET,
+  keyHashBits,
   MAX_TABLE_SIZE,
   MAX_VNODES,
   RING_ALGORITHMS,

@@ -59,16 +59,23 @@ export function ketamaPointCounts(
 ): Uint32Array {
   const n = weights.length;
   const counts = new Uint32Array(n);
-  let requested = 0;
-  for (let i = 0; i < n; i++) requested += weights[i]! * vnodes;
+  // Σ w × vnodes, in log space: weights near the float64 limit would overflow the sum.
+  let maxWeight = 0;
+  for (let i = 0; i < n; i++) if (weights[i]! > maxWeight) maxWeight = weights[i]!;
+  let relative = 0;
+  for (let i = 0; i < n; i++) relative += weights[i]! / maxWeight;
+  const log2Requested = Math.log2(maxWeight) + Math.log2(relative * vnodes);
   let k = 0;
-  if (requested > budget) k = Math.max(0, Math.ceil(SCALE_STEPS_PER_HALVING * Math.log2(requested / budget)));
+  if (!(maxWeight * relative * vnodes <= budget)) {
+    k = Math.max(0, Math.ceil(SCALE_STEPS_PER_HALVING * (log2Requested - Math.log2(budget))));
+  }
   for (; ; k++) {
-    const scale = 2 ** (-k / SCALE_STEPS_PER_HALVING);
+    // vnodes × scale first: w × vnodes alone may overflow.
+    const factor = vnodes * 2 ** (-k / SCALE_STEPS_PER_HALVING);
     let total = 0;
     let atMinimum = true;
     for (let i = 0; i < n; i++) {
-      const c = Math.max(1, Math.round(weights[i]! * vnodes * scale));
+      const c = Math.max(1, Math.round(weights[i]! * factor));
       counts[i] = c;
       total += pointsOf(c);
       if (c > 4) atMinimum = false;
@@ -112,6 +119,11 @@ export class KetamaRing implements HashRing {
 
   locateKey(key: string): number {
     return this.locate(0, crc32String(key));
+  }
+
+  keyHash(key: string, out: Uint32Array): void {
+    out[0] = 0;
+    out[1] = crc32String(key);
   }
 
   memberAt(position: number): number {

@@ -1,4 +1,5 @@
 import { compareUtf8 } from './compare-ids';
+import { IdOrder } from './id-order';
 import { checkMembers } from './ring-options';
 import type { HashRing, RingBuilder, RingMember } from './types';
 import { uint64Mod } from './uint64';
@@ -98,6 +99,10 @@ export class MaglevTable implements HashRing {
     return this.locate(out[0]!, out[1]!);
   }
 
+  keyHash(key: string, out: Uint32Array): void {
+    xxh64String(key, 0, out);
+  }
+
   memberAt(position: number): number {
     return this.owners[position]!;
   }
@@ -106,6 +111,7 @@ export class MaglevTable implements HashRing {
 /** Builds Maglev tables, caching each member's offset/skip. Members are filled in id order (Envoy sorts by key). */
 export class MaglevTableBuilder implements RingBuilder {
   readonly algorithm = 'maglev' as const;
+  private readonly idOrder = new IdOrder();
   private cache = new Map<string, Permutation>();
 
   constructor(private readonly tableSize: number) {}
@@ -113,7 +119,7 @@ export class MaglevTableBuilder implements RingBuilder {
   build(members: readonly RingMember[]): MaglevTable {
     const memberWeights = checkMembers(members);
     const snapshot = members.slice();
-    const byId = snapshot.map((_, i) => i).sort((a, b) => compareUtf8(snapshot[a]!.id, snapshot[b]!.id));
+    const byId = this.idOrder.order(snapshot);
     const nextCache = new Map<string, Permutation>();
     const permutations: Permutation[] = new Array(byId.length);
     const weights = new Float64Array(byId.length);

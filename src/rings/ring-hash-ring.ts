@@ -1,5 +1,6 @@
 import { type BucketIndex, buildBucketIndex } from './bucket-index';
 import { compareUtf8 } from './compare-ids';
+import { IdOrder } from './id-order';
 import { checkMembers } from './ring-options';
 import type { HashRing, RingBuilder, RingMember } from './types';
 import { xxh64String } from './xxhash64';
@@ -102,6 +103,10 @@ export class RingHashRing implements HashRing {
     return this.locate(out[0]!, out[1]!);
   }
 
+  keyHash(key: string, out: Uint32Array): void {
+    xxh64String(key, 0, out);
+  }
+
   memberAt(position: number): number {
     return this.owners[position]!;
   }
@@ -113,6 +118,7 @@ export class RingHashRing implements HashRing {
  */
 export class RingHashRingBuilder implements RingBuilder {
   readonly algorithm = 'ring_hash' as const;
+  private readonly idOrder = new IdOrder();
   private cache = new Map<string, EntryHashes>();
 
   constructor(
@@ -124,7 +130,7 @@ export class RingHashRingBuilder implements RingBuilder {
     const memberWeights = checkMembers(members);
     const snapshot = members.slice();
     // Placement order: by hash key, as grpc-go sorts; owners still index the caller's order.
-    const byId = snapshot.map((_, i) => i).sort((a, b) => compareUtf8(snapshot[a]!.id, snapshot[b]!.id));
+    const byId = this.idOrder.order(snapshot);
     const weights = new Float64Array(byId.length);
     for (let r = 0; r < byId.length; r++) weights[r] = memberWeights[byId[r]!]!;
     const counts = ringHashEntryCounts(weights, this.minRingSize, this.maxRingSize);

@@ -29,7 +29,12 @@ export const MAX_VNODES = 65536;
  */
 export const KETAMA_POINT_BUDGET = 1048576;
 /** The algorithm names, for validation and help text. */
-export const RING_ALGORITHMS: readonly RingAlgorithm[] = ['ketama', 'ring_hash', 'maglev'];
+export const RING_ALGORITHMS: readonly RingAlgorithm[] = ['ketama', 'ring_hash', 'maglev', 'rendezvous'];
+
+/** Bits of an algorithm's request-key hash: CRC-32 for ketama and rendezvous, XXH64 for ring_hash and maglev. */
+export function keyHashBits(algorithm: RingAlgorithm): 32 | 64 {
+  return algorithm === 'ketama' || algorithm === 'rendezvous' ? 32 : 64;
+}
 
 /** Options with every default filled in. */
 export interface ResolvedRingOptions {

@@ -1,5 +1,5 @@
 /** The ring algorithms this package implements. */
-export type RingAlgorithm = 'ketama' | 'ring_hash' | 'maglev';
+export type RingAlgorithm = 'ketama' | 'ring_hash' | 'maglev' | 'rendezvous';
 
 /** A ring member as given to a build. */
 export interface RingMember {
@@ -10,8 +10,8 @@ export interface RingMember {
 }
 
 /**
- * An immutable consistent-hash ring: the positions of a ring (ketama, ring_hash)
- * or the slots of a lookup table (maglev), each owned by one member.
+ * An immutable consistent-hash ring: the positions of a ring (ketama, ring_hash), the slots of
+ * a lookup table (maglev) or the members themselves (rendezvous), each owned by one member.
  */
 export interface HashRing {
   readonly algorithm: RingAlgorithm;
@@ -26,6 +26,11 @@ export interface HashRing {
   locate(hi: number, lo: number): number;
   /** The position that owns a string key, hashed the way this algorithm hashes request keys. */
   locateKey(key: string): number;
+  /**
+   * Hashes a key as {@link locateKey} does, into `out[0]` (high 32 bits) and `out[1]` (low 32
+   * bits); 32-bit key hashes (ketama, rendezvous) leave the high half 0.
+   */
+  keyHash(key: string, out: Uint32Array): void;
   /** The index into `members` of the member at `position`. */
   memberAt(position: number): number;
 }

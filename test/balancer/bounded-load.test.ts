@@ -155,7 +155,7 @@ describe('bounded load (consistent_hash boundedLoad)', () => {
 
   it('keyless calls (missingKey random) respect the bound too', async () => {
     const client = createHelloClient(target, [
-      { consistent_hash: { hashHeader: HEADER, boundedLoad: 1, connect: 'eager' } },
+      { consistent_hash: { hashHeader: HEADER, boundedLoad: 1, connect: 'eager', missingKey: 'random' } },
     ]);
     try {
       const warmKeys = holding.servers.map((s) => keysOwnedBy('ketama', ids, s.running.address, 1)[0]!);

@@ -121,8 +121,12 @@ describe('consistent_hash routing on real servers', () => {
   });
 
   it('missingKey "random": keyless calls succeed, and spread over the READY endpoints', async () => {
-    const lazy = createHelloClient(target, [{ consistent_hash: { hashHeader: HEADER } }]);
-    const eager = createHelloClient(target, [{ consistent_hash: { hashHeader: HEADER, connect: 'eager' } }]);
+    const lazy = createHelloClient(target, [
+      { consistent_hash: { hashHeader: HEADER, missingKey: 'random' } },
+    ]);
+    const eager = createHelloClient(target, [
+      { consistent_hash: { hashHeader: HEADER, connect: 'eager', missingKey: 'random' } },
+    ]);
     try {
       // Lazy: a random hash connects one endpoint, not one per call (A76), and the calls succeed.
       for (let i = 0; i < 5; i++) assert.equal((await sayWithKey(lazy, HEADER, undefined)).error, undefined);

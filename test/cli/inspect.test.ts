@@ -8,7 +8,7 @@ import { ConsulDouble } from '../support/consul-double';
 interface InspectOutput {
   ring: string;
   endpoints: { id: string; weight: number; share: number }[];
-  keys: Map<string, { hash: string; endpoint: string }>;
+  keys: Map<string, { hash: string; endpoint: string; failover: string }>;
 }
 
 /** Splits a printed table (header, dashes, rows up to a blank line) into cells. */
@@ -32,7 +32,9 @@ function parseInspect(result: CliResult): InspectOutput {
       weight: Number(c[2]),
       share: Number(c[4]!.replace('%', '')) / 100,
     })),
-    keys: new Map(tableAfter(lines, 'key ').map((c) => [c[0]!, { hash: c[1]!, endpoint: c[3]! }])),
+    keys: new Map(
+      tableAfter(lines, 'key ').map((c) => [c[0]!, { hash: c[1]!, endpoint: c[3]!, failover: c[4]! }]),
+    ),
   };
 }
 
@@ -66,7 +68,7 @@ describe('inspect command', () => {
     );
   });
 
-  for (const algorithm of ['ketama', 'ring_hash', 'maglev'] as const) {
+  for (const algorithm of ['ketama', 'ring_hash', 'maglev', 'rendezvous'] as const) {
     it(`resolves a static target; ${algorithm} shares sum to 1 and key owners match route`, async () => {
       const keyArgs = KEYS.flatMap((k) => ['--key', k]);
       const [inspected, routed] = await Promise.all([
@@ -87,7 +89,9 @@ describe('inspect command', () => {
       );
       const total = out.endpoints.reduce((a, e) => a + e.share, 0);
       assert.ok(Math.abs(total - 1) <= 0.0001, `shares sum to ${total}`);
-      if (algorithm === 'maglev') for (const e of out.endpoints) assert.ok(Math.abs(e.share - 0.5) < 0.0001);
+      if (algorithm === 'maglev' || algorithm === 'rendezvous') {
+        for (const e of out.endpoints) assert.ok(Math.abs(e.share - 0.5) < 0.0001);
+      }
       assert.equal(routed.code, 0, routed.stderr);
       const routeOwners = new Map(
         routed.stdout
@@ -99,6 +103,9 @@ describe('inspect command', () => {
       for (const key of KEYS) {
         assert.equal(out.keys.get(key)?.endpoint, routeOwners.get(key), `owner of ${key}`);
         assert.match(out.keys.get(key)!.hash, /^[0-9]+$/);
+        // Two endpoints: if the owner is down, the key goes to the other one.
+        const other = ['127.0.0.1:1', '127.0.0.1:2'].find((id) => id !== routeOwners.get(key));
+        assert.equal(out.keys.get(key)?.failover, other, `failover order of ${key}`);
       }
     });
   }
@@ -118,7 +125,7 @@ describe('inspect command', () => {
         'inspect',
         TARGET,
         '--config',
-        '{"loadBalancingConfig":[{"round_robin":{}},{"ring_hash_experimental":{"minRingSize":32,"maxRingSize":64}}]}',
+        '{"loadBalancingConfig":[{"ring_hash_experimental":{"minRingSize":32,"maxRingSize":64}},{"round_robin":{}}]}',
       ]),
     );
     assert.match(service.ring, /^ring: ring_hash, 2 endpoints, 32 entries/);

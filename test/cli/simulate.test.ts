@@ -175,6 +175,71 @@ describe('simulate command', () => {
     assert.notEqual(a.stdout, c.stdout);
   });
 
+  it('rendezvous: balanced, ideal moves, an even spread of a leaver, and a well-formed SVG', async () => {
+    const file = path.join(tmp, 'rendezvous.svg');
+    const result = await runCli([
+      'simulate',
+      '--algorithm',
+      'rendezvous',
+      '--backends',
+      '8',
+      '--weights',
+      '1,1,1,1,3,1,1,1',
+      '--keys',
+      '40000',
+      '--svg',
+      file,
+    ]);
+    const out = parseSimulate(result);
+    assert.match(result.stdout, /rendezvous, 8 backends, ring of 8 members/);
+    assert.ok(out.maxOverMean < 1.05, `max/mean ${out.maxOverMean}`);
+    assert.ok(Math.abs(out.leaveRatio - 1) < 0.005, `leave ratio ${out.leaveRatio}`);
+    const heavy = out.rows[4]!;
+    assert.ok(
+      Math.abs(heavy.owned - 0.3) < 1e-9 && Math.abs(heavy.share / 0.3 - 1) < 0.03,
+      `weight 3: ${heavy.share}`,
+    );
+    const spread = /leaver's spread\s+([0-9.]+) mean, ([0-9.]+) worst/.exec(result.stdout);
+    assert.ok(spread, result.stdout);
+    assert.ok(Number(spread[2]) < 1.15, `worst spread ${spread[2]}`);
+    const svg = readFileSync(file, 'utf8');
+    assert.equal(checkWellFormedXml(svg)[0], 'svg');
+    assert.match(svg, /expected shares exactly w\/W \(rendezvous\)/);
+    assert.match(svg, /spread [0-9.]+× fair share at worst/);
+  });
+
+  it('bounded load: prints the share off first choice for either spill order, and calls in flight', async () => {
+    const base = [
+      'simulate',
+      '--algorithm',
+      'ketama',
+      '--backends',
+      '10',
+      '--keys',
+      '20000',
+      '--zipf',
+      '1.1',
+    ];
+    const [walk, seeded] = await Promise.all([
+      runCli([...base, '--bounded-load', '1.25', '--in-flight', '200']),
+      runCli([...base, '--bounded-load', '1.25', '--in-flight', '200', '--spill', 'seeded']),
+    ]);
+    for (const [result, order] of [
+      [walk, 'walk'],
+      [seeded, 'seeded'],
+    ] as const) {
+      parseSimulate(result);
+      assert.match(
+        result.stdout,
+        new RegExp(`bounded load c = 1\\.25, ${order} spill, 200 requests in flight`),
+      );
+      const off = /off first choice\s+([0-9.]+)% of requests/.exec(result.stdout);
+      assert.ok(off && Number(off[1]) > 1, result.stdout);
+      assert.match(result.stdout, /after a leave\s+load max\/mean [0-9.]+, off first choice [0-9.]+%/);
+    }
+    assert.notEqual(walk.stdout, seeded.stdout);
+  });
+
   it('writes a well-formed SVG with one bar per backend in each panel', async () => {
     const file = path.join(tmp, 'chart.svg');
     const result = await runCli([
@@ -285,7 +350,7 @@ describe('simulate command', () => {
 
   for (const [args, message] of [
     [['--backends', '3'], /--algorithm is required/],
-    [['--algorithm', 'rendezvous', '--backends', '3'], /--algorithm must be one of/],
+    [['--algorithm', 'jump_hash', '--backends', '3'], /--algorithm must be one of/],
     [['--algorithm', 'ketama'], /--backends is required/],
     [['--algorithm', 'ketama', '--backends', '0'], /--backends must be an integer in \[1, 100000\], got '0'/],
     [['--algorithm', 'ketama', '--backends', 'a:1,a:1'], /lists 'a:1' twice/],
@@ -305,6 +370,26 @@ describe('simulate command', () => {
     [['--algorithm', 'maglev', '--backends', '3', '--table-size', '100'], /--table-size must be a prime/],
     [['--algorithm', 'ketama', '--backends', 'a:1,b:1', '--weights', '1'], /--weights has 1 entries/],
     [['--algorithm', 'ketama', '--backends', '3', '--frobnicate'], /Unknown option '--frobnicate'/],
+    [
+      ['--algorithm', 'ketama', '--backends', '3', '--bounded-load', '1.25', '--spill', 'random'],
+      /--spill must be one of walk, seeded, got 'random'/,
+    ],
+    [
+      ['--algorithm', 'ketama', '--backends', '3', '--spill', 'seeded'],
+      /--spill applies only with --bounded-load/,
+    ],
+    [
+      ['--algorithm', 'ketama', '--backends', '3', '--in-flight', '10'],
+      /--in-flight applies only with --bounded-load/,
+    ],
+    [
+      ['--algorithm', 'ketama', '--backends', '3', '--bounded-load', '2', '--in-flight', '0'],
+      /--in-flight must be an integer in \[1, /,
+    ],
+    [
+      ['--algorithm', 'rendezvous', '--backends', '3', '--vnodes', '8'],
+      /--vnodes applies only to --algorithm ketama/,
+    ],
   ] as const) {
     it(`rejects ${args.join(' ')} with one line and exit 2`, async () => {
       const result = await runCli(['simulate', ...args]);

@@ -147,7 +147,7 @@ describe('etcd resolver with a bad configuration', () => {
     assert.equal(recorder.updates.length, 0, 'listener called synchronously');
     await waitFor(() => recorder.updates.length > 0, 'error report', 5000);
     assert.equal(recorder.last()?.error?.code, 14);
-    assert.match(recorder.last()!.error!.details, /etcd resolver: .*invalid port/);
+    assert.match(recorder.last()!.error!.details, /^etcd:\/\/127\.0\.0\.1:0\/svc: .*invalid port/);
     resolver.destroy();
   });
 

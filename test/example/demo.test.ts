@@ -29,7 +29,11 @@ describe('npm run demo', () => {
       'some keys stayed',
     );
     const checks = stdout.split('\n').filter((l) => /^(ok|FAIL) /.test(l));
-    assert.equal(checks.length, 5);
+    assert.equal(checks.length, 6);
+    assert.match(
+      stdout,
+      /^ok {3}a call without a key failed at once: consistent_hash: the call has no "x-user-id" header/m,
+    );
     assert.match(stdout, /^keys per server: server-1 \d+, server-2 \d+, server-3 \d+$/m);
     assert.ok(
       checks.every((l) => l.startsWith('ok')),

@@ -171,15 +171,16 @@ describe('package shape', () => {
     assert.ok(ours.includes('dist/src/index.js'), 'the main entry itself loaded');
     const heavy = [
       /resolvers\/(consul|etcd|kubernetes|static)\/(resolver|static-resolver|http-client|endpoints|target|naming)\.js$/,
-      /^dist\/src\/(etcd|kubernetes|registration)\//,
+      /^dist\/src\/(consul|etcd|kubernetes|registration)\//,
       /^dist\/src\/rings\/(?!ring-options|bounded-load)/,
       /balancer\/(load-balancer|picker|key-position-cache|bounded-load-gate)\.js$/,
     ];
     for (const file of ours) {
       assert.ok(!heavy.some((re) => re.test(file)), `${file} must load lazily`);
     }
-    // Each module costs ~0.15 ms to load; keep the main entry to a handful.
-    assert.ok(ours.length <= 18, `the main entry loads ${ours.length} modules: ${ours.join(', ')}`);
+    // Each module costs ~0.15 ms to load; keep the main entry to a handful (19 with ResolverError,
+    // which the main entry exports and parseStaticTarget throws).
+    assert.ok(ours.length <= 19, `the main entry loads ${ours.length} modules: ${ours.join(', ')}`);
     const others = loaded.filter((k) => !k.startsWith(pkg.packageDir));
     assert.deepEqual(others, [], 'no dependency loads with the main entry');
   });

@@ -118,7 +118,7 @@ describe('resource hygiene', () => {
   it(`${UPDATES} updates through the real policy: removed endpoints release their subchannels`, async () => {
     const helper = new FakeChannelHelper();
     const lb = new ConsistentHashLoadBalancer(helper);
-    const config = ConsistentHashConfig.createFromJson({ hashHeader: HEADER, connect: 'eager' });
+    const config = ConsistentHashConfig.parse({ hashHeader: HEADER, connect: 'eager' });
     const lists = [
       ['10.0.0.1:1', '10.0.0.2:1', '10.0.0.3:1'],
       ['10.0.0.1:1', '10.0.0.2:1', '10.0.0.4:1', '10.0.0.5:1'],

@@ -155,6 +155,18 @@ describe('the shared resolver lifecycle', () => {
     resolver.destroy();
   });
 
+  it('bounds Retry-After: a registry asking for an hour waits only maxRetryAfterMs', async () => {
+    const adapter = new ScriptedFetch({ initialBackoffMs: 5, maxRetryAfterMs: 150, requestsPerSecond: 1000 });
+    const { recorder, resolver } = start(adapter);
+    adapter.answer(new ResolverError('REJECTED', TARGET, 'HTTP 503', { retryAfterMs: 3_600_000 }));
+    adapter.answer({ endpoints: list(1) });
+    resolver.updateResolution();
+    await recorder.waitFor((r) => r.endpoints !== null, 'the list after the bounded wait', 0, 3000);
+    const gap = adapter.fetchTimes[1]! - adapter.fetchTimes[0]!;
+    assert.ok(gap >= 145 && gap < 2000, `waited ${gap.toFixed(0)} ms`);
+    resolver.destroy();
+  });
+
   it('rate-limits requests with a token bucket', async () => {
     const adapter = new ScriptedFetch({ refetchAfterMs: 0, requestsPerSecond: 20, burst: 2 });
     const { resolver } = start(adapter);

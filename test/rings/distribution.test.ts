@@ -9,6 +9,8 @@ import {
   hashKeys,
   memberLoads,
   movedFraction,
+  offFirstChoice,
+  removedSpread,
   seedFromText,
   simulateDistribution,
   syntheticMembers,
@@ -17,7 +19,7 @@ import { buildRing, type RingAlgorithm } from '../../src/rings/index';
 import { ringOwnership } from '../../src/rings/ownership';
 import { ownershipShares } from '../support/ring-inspection';
 
-const ALGORITHMS: readonly RingAlgorithm[] = ['ketama', 'ring_hash', 'maglev'];
+const ALGORITHMS: readonly RingAlgorithm[] = ['ketama', 'ring_hash', 'maglev', 'rendezvous'];
 const sum = (values: ArrayLike<number>) => Array.from(values).reduce((a, b) => a + b, 0);
 
 describe('key generation', () => {
@@ -155,6 +157,57 @@ describe('bounded-load assignment', () => {
     );
   });
 
+  for (const algorithm of ['ketama', 'ring_hash', 'maglev', 'rendezvous'] as const) {
+    for (const spillOrder of ['walk', 'seeded'] as const) {
+      it(`${algorithm}, ${spillOrder} spill, calls ending: each request below its limit, and spilled only when its owner was full`, () => {
+        const ring = buildRing(algorithm, syntheticMembers(8));
+        const sample = generateKeys({ count: 6000, zipf: 1.1, seed: 3 });
+        const hashes = hashKeys(algorithm, sample.keys);
+        const c = 1.25;
+        const inFlight = 80;
+        const assigned = assignRequests(ring, hashes, sample.requests, c, spillOrder, inFlight);
+        // Replay with the same model: request r - inFlight ends when request r arrives.
+        const loads = new Float64Array(8);
+        let total = 0;
+        let spilled = 0;
+        for (let r = 0; r < assigned.length; r++) {
+          if (r >= inFlight) {
+            loads[assigned[r - inFlight]!]!--;
+            total--;
+          }
+          const key = sample.requests[r]!;
+          const owner = ring.memberAt(ring.locate(hashes.hi[key]!, hashes.lo[key]!));
+          const m = assigned[r]!;
+          assert.ok(loads[m]! < boundedLoadLimit(c, total, 1, 8), `request ${r}`);
+          if (m !== owner) {
+            spilled++;
+            assert.ok(!(loads[owner]! < boundedLoadLimit(c, total, 1, 8)), `request ${r} left a free owner`);
+          }
+          loads[m]!++;
+          total++;
+        }
+        assert.ok(spilled > 0, 'Zipf keys spill');
+        assert.equal(offFirstChoice(ring, hashes, sample.requests, assigned), spilled / assigned.length);
+      });
+    }
+  }
+
+  it('the seeded spill order differs from the walk on a ring, and is the same for rendezvous (score order)', () => {
+    const sample = generateKeys({ count: 5000, zipf: 1.1, seed: 5 });
+    const ring = buildRing('ketama', syntheticMembers(10));
+    const hashes = hashKeys('ketama', sample.keys);
+    assert.notDeepEqual(
+      assignRequests(ring, hashes, sample.requests, 1.25, 'walk'),
+      assignRequests(ring, hashes, sample.requests, 1.25, 'seeded'),
+    );
+    const rv = buildRing('rendezvous', syntheticMembers(10));
+    const rvHashes = hashKeys('rendezvous', sample.keys);
+    assert.deepEqual(
+      assignRequests(rv, rvHashes, sample.requests, 1.25, 'walk'),
+      assignRequests(rv, rvHashes, sample.requests, 1.25, 'seeded'),
+    );
+  });
+
   it('rejects a factor below 1', () => {
     const ring = buildRing('ketama', syntheticMembers(2));
     const sample = generateKeys({ count: 10, seed: 4 });
@@ -165,7 +218,41 @@ describe('bounded-load assignment', () => {
   });
 });
 
+describe('removedSpread', () => {
+  it('is the largest survivor part of the removed member requests over its fair part', () => {
+    // Member 1 of 4 (weights 1, 1, 2, 1) had 4 requests; afterwards (indexes without member 1)
+    // 2 went to member 0, 1 to member 2 (index 1 after), 1 to member 3 (index 2 after).
+    const before = Uint32Array.of(1, 1, 1, 1, 0, 2);
+    const after = Uint32Array.of(0, 0, 1, 2, 0, 1);
+    const weights = Float64Array.of(1, 1, 2, 1);
+    // Survivors' weight 4: member 0's fair part 1/4, it got 2/4 -> 2.
+    assert.equal(removedSpread(before, 1, after, weights), 2);
+    assert.equal(removedSpread(Uint32Array.of(0, 2), 1, Uint32Array.of(0, 1), weights), 0);
+  });
+});
+
 describe('simulateDistribution', () => {
+  it('rendezvous: leaving members move exactly their keys, which spread evenly; joins move only to the newcomer', () => {
+    const report = simulateDistribution({
+      algorithm: 'rendezvous',
+      members: syntheticMembers(10),
+      keys: generateKeys({ count: 50_000, seed: 8 }),
+    });
+    assert.ok(Math.abs(report.leave.ratio - 1) < 1e-9, `leave ratio ${report.leave.ratio}`);
+    assert.ok(report.leave.worstSpread < 1.15, `spread ${report.leave.worstSpread}`);
+    assert.ok(Math.abs(report.join.ratio - 1) < 0.05, `join ratio ${report.join.ratio}`);
+    assert.ok(report.maxOverMean < 1.05);
+    assert.ok(Math.abs(report.ownedMaxOverMean - 1) < 1e-12);
+    assert.equal(report.spillOrder, 'score');
+    assert.equal(report.offFirstChoice, 0);
+  });
+
+  it('ketama: a removed member spreads its keys onto a few successors (spread well above rendezvous)', () => {
+    const keys = generateKeys({ count: 50_000, seed: 8 });
+    const ketama = simulateDistribution({ algorithm: 'ketama', members: syntheticMembers(10), keys });
+    assert.ok(ketama.leave.spread > 1.3, `ketama spread ${ketama.leave.spread}`);
+  });
+
   it('ketama: a leaving member moves exactly its own keys; on average 1/N', () => {
     const report = simulateDistribution({
       algorithm: 'ketama',

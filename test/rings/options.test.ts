@@ -28,9 +28,9 @@ describe('createRingBuilder option validation', () => {
   }
 
   it('rejects an unknown algorithm by name', () => {
-    assert.throws(() => createRingBuilder('rendezvous' as RingAlgorithm), {
+    assert.throws(() => createRingBuilder('jump_hash' as RingAlgorithm), {
       name: 'RangeError',
-      message: /algorithm must be one of ketama, ring_hash, maglev, got rendezvous/,
+      message: /algorithm must be one of ketama, ring_hash, maglev, rendezvous, got jump_hash/,
     });
   });
 

@@ -55,6 +55,21 @@ export interface EtcdServerOptions {
   extraArgs?: string[];
   /** Serve clients over TLS with this certificate (PEM files); the harness then talks TLS too. */
   tls?: { certFile: string; keyFile: string; ca: Buffer; clientCert?: { cert: Buffer; key: Buffer } };
+  /** Start as one member of a cluster (see `EtcdCluster`): peers dial `advertisePeerUrl`. */
+  member?: EtcdMemberSettings;
+}
+
+/** How one member of a multi-member cluster starts. */
+export interface EtcdMemberSettings {
+  name: string;
+  /** The port etcd listens on for peers. */
+  peerPort: number;
+  /** The URL the other members dial (a proxy in front of `peerPort`, so a test can cut it). */
+  advertisePeerUrl: string;
+  /** `--initial-cluster`: `name=url,...` of every member. */
+  initialCluster: string;
+  /** `--initial-cluster-token`. */
+  token: string;
 }
 
 /** A real etcd on loopback ephemeral ports with a temporary data dir. */
@@ -69,6 +84,7 @@ export class EtcdServer {
     readonly dataDir: string,
     private readonly extraArgs: string[],
     readonly tls: EtcdServerOptions['tls'],
+    private readonly member: EtcdMemberSettings | undefined,
   ) {}
 
   /** Credentials for talking to this etcd (TLS when started with `tls`). */
@@ -97,11 +113,19 @@ export class EtcdServer {
   static async start(options: EtcdServerOptions = {}): Promise<EtcdServer> {
     installExitHook();
     const dataDir = mkdtempSync(join(tmpdir(), 'gch-etcd-'));
-    const clientPort = await freePort();
-    let peerPort = await freePort();
-    while (peerPort === clientPort) peerPort = await freePort();
-    const name = `gch-${process.pid}-${clientPort}`;
-    const server = new EtcdServer(name, clientPort, peerPort, dataDir, options.extraArgs ?? [], options.tls);
+    let clientPort = await freePort();
+    const peerPort = options.member?.peerPort ?? (await freePort());
+    while (peerPort === clientPort) clientPort = await freePort();
+    const name = options.member?.name ?? `gch-${process.pid}-${clientPort}`;
+    const server = new EtcdServer(
+      name,
+      clientPort,
+      peerPort,
+      dataDir,
+      options.extraArgs ?? [],
+      options.tls,
+      options.member,
+    );
     try {
       await server.launch();
     } catch (error) {
@@ -126,11 +150,12 @@ export class EtcdServer {
       '--listen-peer-urls',
       peer,
       '--initial-advertise-peer-urls',
-      peer,
+      this.member?.advertisePeerUrl ?? peer,
       '--initial-cluster',
-      `${this.name}=${peer}`,
+      this.member?.initialCluster ?? `${this.name}=${peer}`,
       '--initial-cluster-state',
       'new',
+      ...(this.member ? ['--initial-cluster-token', this.member.token] : []),
       '--log-level',
       'warn',
       ...(this.tls ? ['--cert-file', this.tls.certFile, '--key-file', this.tls.keyFile] : []),

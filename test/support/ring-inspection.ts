@@ -1,5 +1,5 @@
 import type { HashRing } from '../../src/rings';
-import { KetamaRing, MaglevTable, RingHashRing } from '../../src/rings';
+import { KetamaRing, MaglevTable, RendezvousRing, RingHashRing } from '../../src/rings';
 
 /** The owner id of every position, in position order. */
 export function ownerIds(ring: HashRing): string[] {
@@ -15,6 +15,8 @@ export function positionValues(ring: HashRing): string[] {
     return Array.from(ring.hashHi, (hi, i) => ((BigInt(hi) << 32n) | BigInt(ring.hashLo[i]!)).toString());
   }
   if (ring instanceof MaglevTable) return Array.from({ length: ring.size }, (_, i) => String(i));
+  // Rendezvous positions are ranks in hash-key order.
+  if (ring instanceof RendezvousRing) return Array.from({ length: ring.size }, (_, i) => String(i));
   throw new Error('unknown ring');
 }
 
@@ -30,6 +32,12 @@ export function ownershipShares(ring: HashRing): Map<string, number> {
   };
   if (ring instanceof MaglevTable) {
     for (let p = 0; p < ring.size; p++) add(p, 1 / ring.size);
+    return shares;
+  }
+  if (ring instanceof RendezvousRing) {
+    // The logarithmic method's expected shares: w / W.
+    const total = ring.members.reduce((s, m) => s + (m.weight ?? 1), 0);
+    for (const m of ring.members) shares.set(m.id, (m.weight ?? 1) / total);
     return shares;
   }
   let values: number[];

@@ -17,6 +17,10 @@ const NO_ATTRIBUTES: { [key: string]: unknown } = Object.freeze({});
 export class EndpointListPublisher {
   /** Fingerprint of the list the channel has now; null when it has none (or an error). */
   private current: string | null = null;
+  /** Numbers pushes, fails and forgets, so that a deferred push that was superseded is dropped. */
+  private sequence = 0;
+  /** Details of the error the channel has now from us; null when none. */
+  private currentError: string | null = null;
 
   constructor(private readonly listener: grpc.experimental.ResolverListener) {}
 
@@ -25,21 +29,35 @@ export class EndpointListPublisher {
     return this.current !== null;
   }
 
-  /** Pushes `endpoints` unless the channel already has this very list. Returns whether it pushed. */
+  /**
+   * Pushes `endpoints` unless the channel already has this very list. Returns whether it pushed.
+   * The channel gets the list on the next turn of the event loop: parsing a large answer and the
+   * policy's update then block the loop one after the other, not together (a 20,000-entry answer
+   * would otherwise stall it for both at once). A later push, fail or forget supersedes it.
+   */
   push(endpoints: DiscoveredEndpoint[], note: string): boolean {
     const fingerprint = endpointListFingerprint(endpoints);
     if (fingerprint === this.current) return false;
     this.current = fingerprint;
-    this.listener(grpc.experimental.statusOrFromValue(endpoints), NO_ATTRIBUTES, null, note);
+    this.currentError = null;
+    const sequence = ++this.sequence;
+    setImmediate(() => {
+      if (sequence !== this.sequence) return;
+      this.listener(grpc.experimental.statusOrFromValue(endpoints), NO_ATTRIBUTES, null, note);
+    });
     return true;
   }
 
   /**
    * Fails the channel's calls with UNAVAILABLE and `details`. The error replaces any list the
-   * channel had, so the next list is pushed even if it equals the last one.
+   * channel had, so the next list is pushed even if it equals the last one. The same error is not
+   * sent twice in a row.
    */
   fail(details: string, note: string): void {
+    if (this.current === null && this.currentError === details) return;
     this.current = null;
+    this.currentError = details;
+    this.sequence++;
     this.listener(
       grpc.experimental.statusOrFromError({ code: grpc.status.UNAVAILABLE, details }),
       NO_ATTRIBUTES,
@@ -51,5 +69,7 @@ export class EndpointListPublisher {
   /** Forgets what was pushed (the resolver was destroyed; a restart pushes afresh). */
   forget(): void {
     this.current = null;
+    this.currentError = null;
+    this.sequence++;
   }
 }

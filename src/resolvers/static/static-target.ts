@@ -91,7 +91,16 @@ export function parseStaticTarget(
   const entries: StaticTargetEntry[] = [];
   const seen = new Set<string>();
   const raw = list.split(/[,;]/).map((s) => s.trim());
-  if (raw.every((s) => s === '')) throw invalid('the target lists no addresses');
+  if (raw.every((s) => s === '')) {
+    // static://10.0.0.1:50051 puts the address in the authority, which the list never reads.
+    const authority = /^static:\/\/([^/]+)/.exec(targetText)?.[1] ?? /^\/\/([^/]+)/.exec(target)?.[1];
+    if (authority !== undefined) {
+      throw invalid(
+        `the target lists no addresses: "${authority}" is in the authority position (two slashes); write static:///${authority} (three slashes)`,
+      );
+    }
+    throw invalid('the target lists no addresses');
+  }
   for (const [index, text] of raw.entries()) {
     if (text === '') throw invalid(`entry ${index + 1} is empty`);
     const entry = parseEntry(text, targetText);
