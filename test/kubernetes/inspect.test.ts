@@ -54,7 +54,7 @@ describe('inspect kubernetes:', () => {
     }
     assert.doesNotMatch(r.stdout, /web-3/, 'the not-ready pod is left out');
     assert.match(r.stdout, /3 endpoints/);
-    assert.match(r.stdout, /^alice\s+\d+\s+\d+\s+web-[012]$/m);
+    assert.match(r.stdout, /^alice\s+\d+\s+\d+\s+web-[012]\b/m);
   });
 
   it('exits 1 naming a missing port name', async () => {
