@@ -178,9 +178,9 @@ describe('package shape', () => {
     for (const file of ours) {
       assert.ok(!heavy.some((re) => re.test(file)), `${file} must load lazily`);
     }
-    // Each module costs ~0.15 ms to load; keep the main entry to a handful (19 with ResolverError,
-    // which the main entry exports and parseStaticTarget throws).
-    assert.ok(ours.length <= 19, `the main entry loads ${ours.length} modules: ${ours.join(', ')}`);
+    // Each module costs ~0.15 ms to load; keep the main entry to a handful: the policy's config and
+    // its checks, the resolver facades (static, consul, etcd, kubernetes), ResolverError. 23 today.
+    assert.ok(ours.length <= 24, `the main entry loads ${ours.length} modules: ${ours.join(', ')}`);
     const others = loaded.filter((k) => !k.startsWith(pkg.packageDir));
     assert.deepEqual(others, [], 'no dependency loads with the main entry');
   });
