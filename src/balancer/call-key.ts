@@ -73,8 +73,10 @@ export interface HashKeyInterceptorOptions {
 
 /** A call that ends at once with `details`, without reaching the channel. */
 function failedCall(nextCall: grpc.NextCall, callOptions: grpc.InterceptorOptions, details: string) {
-  return new grpc.InterceptingCall(nextCall(callOptions), {
+  const call: grpc.InterceptingCall = new grpc.InterceptingCall(nextCall(callOptions), {
     start(_metadata, listener) {
+      // The channel's call was never started; cancelling it stops its deadline timer.
+      call.cancelWithStatus(grpc.status.CANCELLED, details);
       // Asynchronously, as a real call ends: callers may not expect the callback inside the call.
       process.nextTick(() =>
         listener.onReceiveStatus({
@@ -87,6 +89,7 @@ function failedCall(nextCall: grpc.NextCall, callOptions: grpc.InterceptorOption
     sendMessage() {},
     halfClose() {},
   });
+  return call;
 }
 
 /**
