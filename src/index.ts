@@ -3,7 +3,8 @@
  *
  * The main entry point stays small, so that requiring it costs next to nothing next to grpc-js:
  * `register()`, the policy's API and the `static:` resolver's. The rest lives in subpath entry
- * points: `grpc-consistent-hash/consul`, `grpc-consistent-hash/etcd`, `grpc-consistent-hash/rings`.
+ * points: `grpc-consistent-hash/consul`, `grpc-consistent-hash/etcd`,
+ * `grpc-consistent-hash/kubernetes`, `grpc-consistent-hash/rings`.
  * @packageDocumentation
  */
 
@@ -14,6 +15,8 @@ export { ResolverError, type ResolverErrorCode } from './resolvers/shared/resolv
 export {
   parseStaticTarget,
   registerStaticResolver,
+  STATIC_ENDPOINT_PER_ADDRESS_OPTION,
+  STATIC_RE_RESOLUTION_INTERVAL_OPTION,
   STATIC_SCHEME,
   type StaticTargetEntry,
 } from './resolvers/static';

@@ -1,13 +1,14 @@
 import { registerConsistentHashPolicy } from './balancer';
 import { registerConsulResolver } from './resolvers/consul';
 import { registerEtcdResolver } from './resolvers/etcd';
+import { registerKubernetesResolver } from './resolvers/kubernetes';
 import { registerStaticResolver } from './resolvers/static';
 
 let registered = false;
 
 /**
  * Registers the `consistent_hash` and `ring_hash_experimental` load-balancing policies and the
- * `static:`, `consul:` and `etcd:` resolvers with grpc-js. Idempotent.
+ * `static:`, `consul:`, `etcd:` and `kubernetes:` resolvers with grpc-js. Idempotent.
  */
 export function register(): void {
   if (registered) return;
@@ -17,4 +18,5 @@ export function register(): void {
   registerStaticResolver();
   registerConsulResolver();
   registerEtcdResolver();
+  registerKubernetesResolver();
 }

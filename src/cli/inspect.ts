@@ -18,9 +18,10 @@ import { UsageError } from './usage-error';
 
 const HELP = `usage: grpc-consistent-hash inspect <target> [--key K ...] [--config JSON] [--timeout 5s]
 
-Resolves <target> once through the registered resolvers (static:, consul:, etcd:, dns:, ipv4:,
-ipv6:, unix:; a target without a scheme uses dns:, as grpc-js does), prints the endpoints with
-their weights and their share of the ring, and for each --key the endpoint that owns it.
+Resolves <target> once through the registered resolvers (static:, consul:, etcd:, kubernetes:,
+dns:, ipv4:, ipv6:, unix:; a target without a scheme uses dns:, as grpc-js does), prints the
+endpoints (ring identity, e.g. a Kubernetes pod name, and addresses) with their weights and their
+share of the ring, and for each --key the endpoint that owns it.
   --key K        a hash key to place (repeat for several)
   --config JSON  the consistent_hash config to build the ring with, as the policy's JSON
                  ({"algorithm":"maglev"}), a loadBalancingConfig entry
@@ -149,7 +150,7 @@ export async function resolveOnce(target: string, timeoutMs: number): Promise<Re
     // As grpc-js does: an unregistered scheme means the whole target is a dns: name ("host:port").
     if (target.includes('://')) {
       throw new UsageError(
-        `unknown scheme '${uri.scheme}' in target '${target}' (known: static, consul, etcd, dns, ipv4, ipv6, unix)`,
+        `unknown scheme '${uri.scheme}' in target '${target}' (known: static, consul, etcd, kubernetes, dns, ipv4, ipv6, unix)`,
       );
     }
     uri = { scheme: 'dns', path: target };

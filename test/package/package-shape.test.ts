@@ -19,6 +19,7 @@ const SUBPATHS = {
   'grpc-consistent-hash': 'dist/src/index.js',
   'grpc-consistent-hash/consul': 'dist/src/exports/consul.js',
   'grpc-consistent-hash/etcd': 'dist/src/exports/etcd.js',
+  'grpc-consistent-hash/kubernetes': 'dist/src/exports/kubernetes.js',
   'grpc-consistent-hash/rings': 'dist/src/exports/rings.js',
 };
 
@@ -106,6 +107,14 @@ describe('package shape', () => {
         'ETCD_SCHEME',
         'encodeEtcdEndpointValue',
       ],
+      'grpc-consistent-hash/kubernetes': [
+        'parseKubernetesTarget',
+        'KUBERNETES_SCHEME',
+        'KUBERNETES_IDENTITY_OPTION',
+        'registerKubernetesResolver',
+        'buildKubernetesEndpoints',
+        'loadKubernetesConnection',
+      ],
       'grpc-consistent-hash/rings': [
         'createRingBuilder',
         'buildRing',
@@ -122,6 +131,7 @@ describe('package shape', () => {
     for (const name of [
       'parseConsulTarget',
       'registerWithEtcd',
+      'parseKubernetesTarget',
       'createRingBuilder',
       'simulateDistribution',
     ]) {
@@ -138,15 +148,16 @@ describe('package shape', () => {
         `import { register, validateConfig } from 'grpc-consistent-hash';
          import { parseConsulTarget } from 'grpc-consistent-hash/consul';
          import { registerWithEtcd } from 'grpc-consistent-hash/etcd';
+         import { parseKubernetesTarget } from 'grpc-consistent-hash/kubernetes';
          import { createRingBuilder } from 'grpc-consistent-hash/rings';
-         console.log([register, validateConfig, parseConsulTarget, registerWithEtcd, createRingBuilder].map((f) => typeof f).join());`,
+         console.log([register, validateConfig, parseConsulTarget, registerWithEtcd, parseKubernetesTarget, createRingBuilder].map((f) => typeof f).join());`,
       ],
       { cwd: pkg.consumerDir, timeout: CHILD_TIMEOUT_MS },
     );
-    assert.equal(stdout.trim(), 'function,function,function,function,function');
+    assert.equal(stdout.trim(), 'function,function,function,function,function,function');
   });
 
-  it('loads no Consul, etcd, ring, policy or proto module with the main entry and register()', async () => {
+  it('loads no Consul, etcd, Kubernetes, ring, policy or proto module with the main entry and register()', async () => {
     const loaded = await evaluate<string[]>(
       pkg,
       `require('@grpc/grpc-js');
@@ -159,8 +170,8 @@ describe('package shape', () => {
       .map((k) => path.relative(pkg.packageDir, k));
     assert.ok(ours.includes('dist/src/index.js'), 'the main entry itself loaded');
     const heavy = [
-      /resolvers\/(consul|etcd|static)\/(resolver|static-resolver|http-client|endpoints|target|naming)\.js$/,
-      /^dist\/src\/(consul|etcd|registration)\//,
+      /resolvers\/(consul|etcd|kubernetes|static)\/(resolver|static-resolver|http-client|endpoints|target|naming)\.js$/,
+      /^dist\/src\/(consul|etcd|kubernetes|registration)\//,
       /^dist\/src\/rings\/(?!ring-options|bounded-load)/,
       /balancer\/(load-balancer|picker|key-position-cache|bounded-load-gate)\.js$/,
     ];
@@ -251,11 +262,12 @@ describe('package shape', () => {
         "import { register, validateConfig } from 'grpc-consistent-hash';",
         "import { parseConsulTarget } from 'grpc-consistent-hash/consul';",
         "import { parseEtcdTarget } from 'grpc-consistent-hash/etcd';",
+        "import { parseKubernetesTarget } from 'grpc-consistent-hash/kubernetes';",
         "import { createRingBuilder, type HashRing } from 'grpc-consistent-hash/rings';",
         'register();',
         'validateConfig({ algorithm: "ketama" });',
         "const ring: HashRing = createRingBuilder('maglev').build([{ id: 'a' }]);",
-        "export const checks = [ring.size, parseConsulTarget('consul:///x'), parseEtcdTarget('etcd:///x')];",
+        "export const checks = [ring.size, parseConsulTarget('consul:///x'), parseEtcdTarget('etcd:///x'), parseKubernetesTarget('kubernetes:///x:80')];",
         '',
       ].join('\n'),
     );

@@ -4,7 +4,12 @@ import type { DiscoveredEndpoint } from '../../endpoint';
 import type { LifecycleSchedule, RegistryAnswer, ResolverAdapter } from '../shared/adapter';
 import { LifecycleResolver } from '../shared/lifecycle';
 import { ResolverError } from '../shared/resolver-error';
-import { parseStaticTarget, type StaticTargetEntry } from './static-target';
+import {
+  parseStaticTarget,
+  STATIC_ENDPOINT_PER_ADDRESS_OPTION,
+  STATIC_RE_RESOLUTION_INTERVAL_OPTION,
+  type StaticTargetEntry,
+} from './static-target';
 
 type SubchannelAddress = grpc.experimental.SubchannelAddress;
 
@@ -25,6 +30,7 @@ class StaticAdapter implements ResolverAdapter {
   readonly component = 'static';
   readonly schedule: LifecycleSchedule;
   private readonly entries: StaticTargetEntry[];
+  private readonly endpointPerAddress: boolean;
   /** Last good addresses of each hostname entry, kept when a later lookup fails. */
   private readonly lastGoodAddresses = new Map<string, SubchannelAddress[]>();
 
@@ -38,10 +44,37 @@ class StaticAdapter implements ResolverAdapter {
     const option = channelOptions['grpc.dns_min_time_between_resolutions_ms'];
     const minInterval =
       typeof option === 'number' && option >= 0 ? option : DEFAULT_MIN_TIME_BETWEEN_LOOKUPS_MS;
-    // Look up again only when the channel asks, and at most once per interval, like grpc-js's DNS
-    // resolver. The token bucket only guards a zero interval: it never binds at the interval's pace.
+    // Look up again when the channel asks, at most once per interval, like grpc-js's DNS resolver;
+    // with a re-resolution interval also every interval (never faster than the minimum). The token
+    // bucket only guards a zero interval: it never binds at the interval's pace.
     const requestsPerSecond = Math.max(1, 1000 / Math.max(minInterval, 1));
-    this.schedule = { minRefetchIntervalMs: minInterval, requestsPerSecond, burst: 2 };
+    const interval = channelOptions[STATIC_RE_RESOLUTION_INTERVAL_OPTION] as unknown;
+    if (
+      interval !== undefined &&
+      (typeof interval !== 'number' || !Number.isFinite(interval) || interval <= 0)
+    ) {
+      throw new ResolverError(
+        'INVALID_TARGET',
+        target,
+        `channel option "${STATIC_RE_RESOLUTION_INTERVAL_OPTION}" must be a number of milliseconds > 0, got ${JSON.stringify(interval)}`,
+      );
+    }
+    const perAddress = channelOptions[STATIC_ENDPOINT_PER_ADDRESS_OPTION] as unknown;
+    if (perAddress !== undefined && typeof perAddress !== 'boolean') {
+      throw new ResolverError(
+        'INVALID_TARGET',
+        target,
+        `channel option "${STATIC_ENDPOINT_PER_ADDRESS_OPTION}" must be true or false, got ${JSON.stringify(perAddress)}`,
+      );
+    }
+    this.endpointPerAddress = perAddress === true;
+    const periodic = interval !== undefined && this.entries.some((e) => e.ipVersion === 0);
+    this.schedule = {
+      minRefetchIntervalMs: minInterval,
+      requestsPerSecond,
+      burst: 2,
+      ...(periodic && { refetchAfterMs: Math.max(interval, minInterval) }),
+    };
   }
 
   async fetch(): Promise<RegistryAnswer> {
@@ -58,6 +91,7 @@ class StaticAdapter implements ResolverAdapter {
       }),
     );
     const endpoints: DiscoveredEndpoint[] = [];
+    const seen = new Set<string>();
     const failures: string[] = [];
     let allNotFound = true;
     for (const [i, entry] of this.entries.entries()) {
@@ -71,6 +105,16 @@ class StaticAdapter implements ResolverAdapter {
         addresses = kept;
       } else if (entry.ipVersion === 0) {
         this.lastGoodAddresses.set(entry.hostPort, addresses);
+      }
+      if (entry.ipVersion === 0 && this.endpointPerAddress) {
+        // Each address its own ring member, keyed by IP:port (the same address twice is one member).
+        for (const address of addresses) {
+          const key = grpc.experimental.subchannelAddressToString(address);
+          if (seen.has(key)) continue;
+          seen.add(key);
+          endpoints.push({ addresses: [address] });
+        }
+        continue;
       }
       // A hostname entry's ring identity is the entry as written, so its keys stay when its IPs change.
       endpoints.push(entry.ipVersion === 0 ? { addresses, hashKey: entry.hostPort } : { addresses });
@@ -91,6 +135,9 @@ class StaticAdapter implements ResolverAdapter {
  * at most once per `grpc.dns_min_time_between_resolutions_ms` (default 30 s). A hostname entry's
  * ring identity (`hashKey`) is the entry as written, so its keys stay put when its IPs change.
  * When every hostname fails to resolve, calls fail at once with UNAVAILABLE naming them.
+ * With {@link STATIC_RE_RESOLUTION_INTERVAL_OPTION} hostnames are also looked up on that interval
+ * (never faster than the minimum), and with {@link STATIC_ENDPOINT_PER_ADDRESS_OPTION} each address
+ * is its own endpoint: a headless Service's name then follows its pods without any dependency.
  */
 export class StaticResolver extends LifecycleResolver {
   /** @param lookupHost replaces the system resolver (tests) */

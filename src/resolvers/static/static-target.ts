@@ -4,6 +4,19 @@ import { ResolverError } from '../shared/resolver-error';
 /** The URI scheme of the static resolver. */
 export const STATIC_SCHEME = 'static';
 
+/**
+ * Channel option: look hostnames up again every this many ms, without waiting for a connection to
+ * fail (grpc-js's `dns:` waits), so that a headless Service's new pods are picked up. Never faster
+ * than `grpc.dns_min_time_between_resolutions_ms` (default 30 s). Absent: only when the channel asks.
+ */
+export const STATIC_RE_RESOLUTION_INTERVAL_OPTION = 'grpc-consistent-hash.static.re_resolution_interval_ms';
+/**
+ * Channel option: `true` makes every address a hostname resolves to its own endpoint (ring identity
+ * `IP:port`), as grpc-js's `dns:` does: each pod behind a headless Service is a ring member. Default
+ * `false`: one endpoint per entry, keyed by the entry as written, with all its addresses.
+ */
+export const STATIC_ENDPOINT_PER_ADDRESS_OPTION = 'grpc-consistent-hash.static.endpoint_per_address';
+
 /** One `host:port` entry of a static target. */
 export interface StaticTargetEntry {
   /** The host without brackets: an IP address or a hostname (lowercased). */
