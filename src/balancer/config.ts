@@ -7,6 +7,12 @@ import { closestName } from './closest-name';
 /** The policy name to use in `loadBalancingConfig`. */
 export const CONSISTENT_HASH_TYPE_NAME = 'consistent_hash';
 
+/**
+ * The channel option that caps ring_hash's sizes (default 4096), as grpc-js-xds reads it; grpc-go
+ * reads the environment variable `GRPC_RING_HASH_CAP`, grpc-java `RingHashOptions.setRingSizeCap`.
+ */
+export const RING_SIZE_CAP_OPTION = 'grpc.lb.ring_hash.ring_size_cap';
+
 /** The request header that carries the hash key when `hashHeader` is not set. */
 export const DEFAULT_HASH_HEADER = 'x-hash-key';
 

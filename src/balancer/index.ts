@@ -22,10 +22,10 @@ export {
   type ConsistentHashSettings,
   DEFAULT_HASH_HEADER,
   type MissingKeyMode,
+  RING_SIZE_CAP_OPTION,
 } from './config';
 export { RING_HASH_EXPERIMENTAL_TYPE_NAME } from './ring-hash-experimental-config';
 export { endpointHashKey, endpointWeight, MAX_ENDPOINT_WEIGHT } from './ring-members';
-export { RING_SIZE_CAP_OPTION } from './ring-size-cap';
 export { validateConfig } from './validate-config';
 
 /**

@@ -159,11 +159,9 @@ export class ConsistentHashLoadBalancer implements grpc.experimental.LoadBalance
       this.ringStale = false;
       this.loggedBuildError = null;
       this.cache = new KeyPositionCache();
-      // Every builder keeps its members in the order given.
-      this.ringChildren = next;
-    } else {
-      this.ringChildren = this.childrenInRingOrder(ring!, members, next);
     }
+    // Our builders keep the members in the order given, so this is usually `next` itself.
+    this.ringChildren = this.childrenInRingOrder(ring!, members, next);
 
     if (settings.connect === 'eager') {
       // Only the new children, unless eager was just switched on: O(changes), not O(N).

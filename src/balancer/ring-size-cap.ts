@@ -1,11 +1,8 @@
 import type * as grpc from '@grpc/grpc-js';
 import { DEFAULT_RING_SIZE_CAP, RING_SIZE_UPPER_BOUND } from '../rings/ring-options';
+import { RING_SIZE_CAP_OPTION } from './config';
 
-/**
- * The channel option grpc-js-xds reads for the ring_hash size cap (grpc-go reads the environment
- * variable `GRPC_RING_HASH_CAP`, grpc-java `RingHashOptions.setRingSizeCap`).
- */
-export const RING_SIZE_CAP_OPTION = 'grpc.lb.ring_hash.ring_size_cap';
+export { RING_SIZE_CAP_OPTION };
 
 /** The cap to use, and what was wrong with the option when it could not be used. */
 export interface RingSizeCap {

@@ -289,14 +289,28 @@ export const inspectCommand: Subcommand = {
     }
     // A resolver that leaves a handle open after destroy() must not keep the command alive.
     const forceExit = () => setTimeout(() => process.exit(), 2000).unref();
+    // The resolver logs its errors at ERROR; the one that ends the command is said once, below.
+    const logged: string[] = [];
+    grpc.setLogger({ error: (...args: unknown[]) => logged.push(args.map(String).join(' ')) });
+    const flushLog = (except: string | null) => {
+      grpc.setLogger(console);
+      for (const line of logged)
+        if (except === null || !line.includes(except)) process.stderr.write(`${line}\n`);
+    };
     try {
       const resolution = await resolveOnce(settings.target, settings.timeoutMs);
+      flushLog(null);
       process.stdout.write(formatInspection(settings, resolution));
       forceExit();
       return 0;
     } catch (err) {
+      flushLog(err instanceof Error ? err.message : null);
       if (err instanceof ResolutionError) {
-        process.stderr.write(`grpc-consistent-hash inspect: ${settings.target}: ${err.message}\n`);
+        // Resolver errors already name the target.
+        const message = err.message.startsWith(settings.target)
+          ? err.message
+          : `${settings.target}: ${err.message}`;
+        process.stderr.write(`grpc-consistent-hash inspect: ${message}\n`);
         process.exitCode = 1;
         forceExit();
         return 1;

@@ -1,5 +1,5 @@
-import { compareUtf8 } from './compare-ids';
 import { crc32String } from './crc32';
+import { IdOrder } from './id-order';
 import { createRendezvousKernel, type RendezvousKernel } from './rendezvous-kernel';
 import { checkMembers } from './ring-options';
 import type { HashRing, RingBuilder, RingMember } from './types';
@@ -119,6 +119,7 @@ const seedOut = new Uint32Array(2);
 export class RendezvousRingBuilder implements RingBuilder {
   readonly algorithm = 'rendezvous' as const;
   private cache = new Map<string, readonly [number, number]>();
+  private readonly idOrder = new IdOrder();
 
   /** @param useJavaScriptKernel use the JavaScript loop even where WebAssembly is available (tests). */
   constructor(private readonly useJavaScriptKernel = false) {}
@@ -126,7 +127,7 @@ export class RendezvousRingBuilder implements RingBuilder {
   build(members: readonly RingMember[]): RendezvousRing {
     const memberWeights = checkMembers(members);
     const snapshot = members.slice();
-    const byId = snapshot.map((_, i) => i).sort((a, b) => compareUtf8(snapshot[a]!.id, snapshot[b]!.id));
+    const byId = this.idOrder.order(snapshot);
     const n = byId.length;
     const byRank = new Uint32Array(n);
     const weights = new Float64Array(n);

@@ -1,5 +1,4 @@
 import { type BucketIndex, buildBucketIndex } from './bucket-index';
-import { compareUtf8 } from './compare-ids';
 import { IdOrder } from './id-order';
 import { checkMembers } from './ring-options';
 import type { HashRing, RingBuilder, RingMember } from './types';

@@ -9,6 +9,7 @@ import { MAX_BARS, MAX_SVG_BYTES, renderDistributionSvg } from '../../src/cli/sv
 import { UsageError } from '../../src/cli/usage-error';
 import { createRingBuilder } from '../../src/rings';
 import type { DistributionReport } from '../../src/rings/distribution';
+import { MAX_TABLE_SIZE } from '../../src/rings/ring-options';
 import { checkWellFormedXml, runCli } from '../support/cli-process';
 import { endpointOf } from '../support/controlled-resolver';
 
@@ -55,7 +56,7 @@ describe('CLI help, version and number parsing', () => {
     ],
     [
       ['route', '--algorithm', 'maglev', '--backends', 'a,b', '--table-size', '0'],
-      /--table-size must be an integer in \[1, 5000011\], got '0'/,
+      new RegExp(`--table-size must be an integer in \\[1, ${MAX_TABLE_SIZE}\\], got '0'`),
     ],
     [
       ['route', '--algorithm', 'ketama', '--backends', 'a,b', '--weights', '-1,2'],

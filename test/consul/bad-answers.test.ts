@@ -76,6 +76,25 @@ describe('consul resolver: bad answers', { skip: NEEDS_DOUBLE }, () => {
     resolver.destroy();
   });
 
+  it('hashkey=id: an instance that comes back on a new IP keeps its ring identity', async () => {
+    add('cache-0', '127.0.0.1', 1001);
+    add('cache-1', '127.0.0.1', 1002);
+    const { recorder, resolver } = open('?hashkey=id&wait=2s');
+    const first = await recorder.waitFor((r) => r.endpoints !== null, 'the list');
+    assert.deepEqual(
+      first.endpoints!.map((e) => e.hashKey),
+      ['cache-0', 'cache-1'],
+    );
+    add('cache-0', '127.0.0.9', 1001); // re-registered with a new address
+    const moved = await recorder.waitFor(
+      (r) => addressesOf(r.endpoints).includes('127.0.0.9:1001'),
+      'the new address',
+    );
+    const identityOf = Object.fromEntries(moved.endpoints!.map((e) => [addressesOf([e])[0], e.hashKey]));
+    assert.deepEqual(identityOf, { '127.0.0.1:1002': 'cache-1', '127.0.0.9:1001': 'cache-0' });
+    resolver.destroy();
+  });
+
   for (const status of [429, 503]) {
     it(`honours Retry-After on ${status}, even when the channel asks to re-resolve`, async () => {
       add('a', '127.0.0.1', 1001);
