@@ -317,7 +317,13 @@ function describeTransportError(error: NodeJS.ErrnoException): string {
   return code ?? error.message;
 }
 
-/** A path for messages, cut short if long. */
+/** A path for messages: the query decoded (it holds no secrets), cut short if long. */
 function shortPath(path: string): string {
-  return path.length > 300 ? `${path.slice(0, 300)}...` : path;
+  let text = path;
+  try {
+    text = decodeURIComponent(path);
+  } catch {
+    // Not percent-encoded text: shown as it is.
+  }
+  return text.length > 300 ? `${text.slice(0, 300)}...` : text;
 }
