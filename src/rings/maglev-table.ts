@@ -104,8 +104,12 @@ export function fillMaglevTable(
     // The first later iteration t with t × w >= target, exactly as the scan's test decides it.
     const w = normalized[i]!;
     let t = Math.max(iteration + 1, Math.ceil(target[i]! / w));
-    while (t - 1 > iteration && (t - 1) * w >= target[i]!) t--;
-    while (t * w < target[i]!) t++;
+    // A weight so small that t passes 2^53 (or Infinity) never claims again before the table is
+    // full; t ± 1 would not change t there, and the refinement would never end.
+    if (Number.isSafeInteger(t)) {
+      while (t - 1 > iteration && (t - 1) * w >= target[i]!) t--;
+      while (t * w < target[i]!) t++;
+    }
     due[i] = t;
     siftDown(0);
   }
