@@ -43,10 +43,18 @@ describe('maglev fill', () => {
   it('fills exactly as the scan does, for near-equal and for skewed weights', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.oneof(fc.constant(1), fc.double({ min: 0.001, max: 1000, noNaN: true })), {
-          minLength: 1,
-          maxLength: 40,
-        }),
+        fc.array(
+          fc.oneof(
+            fc.constant(1),
+            fc.double({ min: 0.001, max: 1000, noNaN: true }),
+            fc.constant(Number.MIN_VALUE),
+            fc.constant(1e-300),
+          ),
+          {
+            minLength: 1,
+            maxLength: 40,
+          },
+        ),
         fc.constantFrom(2, 3, 101, 1009, 4099),
         (raw, m) => {
           const weights = Float64Array.from(raw);
