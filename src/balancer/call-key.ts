@@ -33,8 +33,8 @@ function checkPolicyRegisteredSoon(helper: string): void {
 
 /** A key as metadata accepts it: a string of printable ASCII. Returns why not, or null. */
 function keyProblem(key: unknown): string | null {
-  if (typeof key !== 'string')
-    return `the key must be a string, got ${key === null ? 'null' : typeof key} ${show(key)}`;
+  if (key === undefined || key === null) return `the key must be a string, got ${String(key)}`;
+  if (typeof key !== 'string') return `the key must be a string, got ${typeof key} ${show(key)}`;
   if (!/^[ -~]*$/.test(key)) {
     return `the key ${show(key)} has characters a header cannot carry (printable ASCII only); encode it first, e.g. with encodeURIComponent`;
   }
