@@ -9,7 +9,7 @@
 // 20,000-entry Consul answer (served by a child process): the longest event-loop stall from
 // channel creation until the policy has the list.
 // Run: npm run bench:scale      (or: npm run bench:scale -- 1000 5000, only those sizes)
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
@@ -20,6 +20,8 @@ import { median, printTable, type Row, writeResults } from './support/table';
 
 type Endpoint = grpc.experimental.Endpoint;
 
+/** Runs one size in a child process (see main). */
+const SIZE_FLAG = '--size';
 // `npm run bench:scale -- 1000 5000` measures only those sizes (and skips the Consul section).
 const chosenSizes = process.argv
   .slice(2)
@@ -39,6 +41,8 @@ const POLICIES: readonly { name: string; config: object; algorithm?: RingAlgorit
 /** Pushes per measured case; fewer at the largest sizes, and fewer still for a slow policy. */
 const rounds = (n: number, firstMs: number) => (firstMs > 2000 ? 1 : firstMs > 500 ? 3 : n >= 10000 ? 5 : 9);
 const CONSUL_SIZES = [10000, 20000] as const;
+/** Each size's process first runs every policy at this size, untimed. */
+const WARM_UP_SIZE = 500;
 /** round_robin is measured up to this size (see main). */
 const ROUND_ROBIN_MAX_N = 10000;
 
@@ -195,49 +199,70 @@ async function consulAnswer(
   return { ms, maxDelay: delay.max / 1e6 };
 }
 
-async function main(): Promise<void> {
-  const started = performance.now();
+/** Every policy at one size (run in a child process of its own). */
+async function measureSize(n: number): Promise<Row[]> {
   register();
   grpc.experimental.registerResolver(SCHEME, BenchResolver);
   const rows: Row[] = [];
+  // Warm-up, discarded: every policy's code compiled by the JIT before anything is timed.
+  for (const policy of POLICIES) await measurePolicy(policy.config, WARM_UP_SIZE);
+  const results = new Map<string, Measured>();
+  for (const policy of POLICIES) {
+    // round_robin re-creates every child per push and recounts all children on each child's
+    // state change (O(N²)): at 10,000 a push already stalls the loop for seconds.
+    if (policy.name === 'round_robin' && n > ROUND_ROBIN_MAX_N) continue;
+    results.set(policy.name, await measurePolicy(policy.config, n));
+  }
+  const roundRobin = results.get('round_robin');
+  for (const policy of POLICIES) {
+    const m = results.get(policy.name);
+    if (m === undefined) {
+      rows.push({ policy: policy.name, N: n, 'first list ms': `skipped (N > ${ROUND_ROBIN_MAX_N})` });
+      continue;
+    }
+    const row: Row = {
+      policy: policy.name,
+      N: n,
+      'first list ms': m.first,
+      'one changed ms': m.changed,
+      'same list ms': m.same,
+      'max loop delay ms': m.maxDelay,
+    };
+    if (policy.algorithm) {
+      const build = ringBuildMs(policy.algorithm, n);
+      row['ring build ms'] = build;
+      row['first / build'] = m.first / build;
+      if (roundRobin) {
+        row['rr / ours, one changed'] = roundRobin.changed / m.changed;
+        row['rr / ours, same list'] = roundRobin.same / m.same;
+      }
+    }
+    rows.push(row);
+  }
+  return rows;
+}
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  const rows: Row[] = [];
   for (const n of SIZES) {
-    const results = new Map<string, Measured>();
-    for (const policy of POLICIES) {
-      // round_robin re-creates every child per push and recounts all children on each child's
-      // state change (O(N²)): at 10,000 a push already stalls the loop for seconds.
-      if (policy.name === 'round_robin' && n > ROUND_ROBIN_MAX_N) continue;
-      results.set(policy.name, await measurePolicy(policy.config, n));
+    // One process per size: a fresh heap and event loop, and no connections or timers left over
+    // from the policies measured at the previous size.
+    const child = spawnSync(process.execPath, ['--import', 'tsx', __filename, SIZE_FLAG, String(n)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      encoding: 'utf8',
+      timeout: 600_000,
+    });
+    const last = child.stdout.trim().split('\n').pop() ?? '';
+    if (child.status !== 0 || !last.startsWith('[')) {
+      throw new Error(`the size ${n} child failed (${child.status ?? child.signal}): ${child.stdout}`);
     }
-    const roundRobin = results.get('round_robin');
-    for (const policy of POLICIES) {
-      const m = results.get(policy.name);
-      if (m === undefined) {
-        rows.push({ policy: policy.name, N: n, 'first list ms': `skipped (N > ${ROUND_ROBIN_MAX_N})` });
-        continue;
-      }
-      const row: Row = {
-        policy: policy.name,
-        N: n,
-        'first list ms': m.first,
-        'one changed ms': m.changed,
-        'same list ms': m.same,
-        'max loop delay ms': m.maxDelay,
-      };
-      if (policy.algorithm) {
-        const build = ringBuildMs(policy.algorithm, n);
-        row['ring build ms'] = build;
-        row['first / build'] = m.first / build;
-        if (roundRobin) {
-          row['rr / ours, one changed'] = roundRobin.changed / m.changed;
-          row['rr / ours, same list'] = roundRobin.same / m.same;
-        }
-      }
-      rows.push(row);
-    }
+    rows.push(...(JSON.parse(last) as Row[]));
     console.log(`N = ${n} done (${((performance.now() - started) / 1000).toFixed(1)} s)`);
   }
   printTable('updateAddressList (ms, median of pushes) and max event-loop delay', rows);
 
+  register();
   const consulRows: Row[] = [];
   for (const count of chosenSizes.length > 0 ? [] : CONSUL_SIZES) {
     const { child, address } = await startConsulAnswer(count);
@@ -260,7 +285,14 @@ async function main(): Promise<void> {
   console.log(`\nwrote ${file} (${((performance.now() - started) / 1000).toFixed(1)} s)`);
 }
 
-main().catch((e) => {
+const sizeFlag = process.argv.indexOf(SIZE_FLAG);
+(sizeFlag >= 0
+  ? measureSize(Number(process.argv[sizeFlag + 1])).then((rows) => {
+      process.stdout.write(`${JSON.stringify(rows)}\n`);
+      process.exit(0);
+    })
+  : main()
+).catch((e) => {
   console.error(e);
   process.exit(1);
 });

@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
-import { DEFAULT_HASH_HEADER, show, validateHeaderName } from './config';
-import { checkPolicyRegisteredSoon } from './registration-check';
+import { logError } from '../trace';
+import { CONSISTENT_HASH_TYPE_NAME, DEFAULT_HASH_HEADER, show, validateHeaderName } from './config';
 
 /** Call options that carry a hash key for {@link createHashKeyInterceptor}. */
 export interface HashKeyCallOptions extends grpc.CallOptions {
@@ -8,10 +8,33 @@ export interface HashKeyCallOptions extends grpc.CallOptions {
   hashKey?: string;
 }
 
+let scheduled = false;
+
+/**
+ * A forgotten `register()` otherwise shows only as grpc-js's "Name resolution failed for target
+ * dns:static:///..." or a silent pick_first. When a key helper is used, check (once, a tick later so
+ * that a `register()` further down the same start-up code counts) that the policy is registered with
+ * the @grpc/grpc-js this package loads, and say so at ERROR if not.
+ */
+function checkPolicyRegisteredSoon(helper: string): void {
+  if (scheduled) return;
+  scheduled = true;
+  setImmediate(() => {
+    if (grpc.experimental.isLoadBalancerNameRegistered(CONSISTENT_HASH_TYPE_NAME)) return;
+    logError(
+      'register',
+      `${helper} is in use, but the consistent_hash policy is not registered with @grpc/grpc-js: call register() ` +
+        'from grpc-consistent-hash once, before creating channels. Without it, a consistent_hash config is ' +
+        'skipped (grpc-js uses pick_first) and a static:, consul: or etcd: target fails with ' +
+        '"Name resolution failed for target dns:static:///..."',
+    );
+  }).unref();
+}
+
 /** A key as metadata accepts it: a string of printable ASCII. Returns why not, or null. */
 function keyProblem(key: unknown): string | null {
-  if (typeof key !== 'string')
-    return `the key must be a string, got ${key === null ? 'null' : typeof key} ${show(key)}`;
+  if (key === undefined || key === null) return `the key must be a string, got ${String(key)}`;
+  if (typeof key !== 'string') return `the key must be a string, got ${typeof key} ${show(key)}`;
   if (!/^[ -~]*$/.test(key)) {
     return `the key ${show(key)} has characters a header cannot carry (printable ASCII only); encode it first, e.g. with encodeURIComponent`;
   }
@@ -50,8 +73,10 @@ export interface HashKeyInterceptorOptions {
 
 /** A call that ends at once with `details`, without reaching the channel. */
 function failedCall(nextCall: grpc.NextCall, callOptions: grpc.InterceptorOptions, details: string) {
-  return new grpc.InterceptingCall(nextCall(callOptions), {
+  const call: grpc.InterceptingCall = new grpc.InterceptingCall(nextCall(callOptions), {
     start(_metadata, listener) {
+      // The channel's call was never started; cancelling it stops its deadline timer.
+      call.cancelWithStatus(grpc.status.CANCELLED, details);
       // Asynchronously, as a real call ends: callers may not expect the callback inside the call.
       process.nextTick(() =>
         listener.onReceiveStatus({
@@ -64,6 +89,7 @@ function failedCall(nextCall: grpc.NextCall, callOptions: grpc.InterceptorOption
     sendMessage() {},
     halfClose() {},
   });
+  return call;
 }
 
 /**

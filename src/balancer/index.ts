@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { CONSISTENT_HASH_TYPE_NAME, ConsistentHashConfig } from './config';
+import { CONSISTENT_HASH_TYPE_NAME, ConsistentHashConfig, type ConsistentHashSettings } from './config';
 import { configGuardedLoadBalancerClass } from './config-guard';
 import {
   RING_HASH_EXPERIMENTAL_TYPE_NAME,
@@ -26,7 +26,17 @@ export {
 } from './config';
 export { RING_HASH_EXPERIMENTAL_TYPE_NAME } from './ring-hash-experimental-config';
 export { endpointHashKey, endpointWeight, MAX_ENDPOINT_WEIGHT } from './ring-members';
-export { validateConfig } from './validate-config';
+/**
+ * Checks a config before it reaches a channel, as strictly as the channel will. Accepts the policy's
+ * own config, a `loadBalancingConfig` entry or list, or a whole service config (object or JSON
+ * string); returns the parsed settings of the entry the channel would use.
+ * @throws ConsistentHashConfigError naming the path of the problem, e.g.
+ *   `loadBalancingConfig[0].consistent_hash: unknown field "hashheader" (did you mean "hashHeader"?)`.
+ */
+export function validateConfig(input: unknown): ConsistentHashSettings {
+  // Loaded on first use: the main entry stays small.
+  return (require('./validate-config') as typeof import('./validate-config')).validateConfig(input);
+}
 
 /**
  * Registers `consistent_hash` and `ring_hash_experimental` with grpc-js. Idempotent. It does not

@@ -49,7 +49,8 @@ export function isLoopbackHost(hostname: string): boolean {
 export class KubernetesClient {
   private readonly credentials: CredentialSource;
   private agent: http.Agent | null = null;
-  private agentIdentity: Buffer | undefined;
+  /** The client certificate the agent was made with (an exec plugin may change it). */
+  private agentIdentity = '';
   private closed = false;
 
   constructor(readonly connection: KubernetesConnection) {
@@ -147,9 +148,10 @@ export class KubernetesClient {
 
   private agentFor(credentials: RequestCredentials): http.Agent {
     const c = this.connection;
-    if (this.agent !== null && this.agentIdentity === credentials.cert) return this.agent;
+    const identity = credentials.cert?.toString('base64') ?? '';
+    if (this.agent !== null && this.agentIdentity === identity) return this.agent;
     this.agent?.destroy();
-    this.agentIdentity = credentials.cert;
+    this.agentIdentity = identity;
     this.agent =
       c.server.protocol === 'https:'
         ? new https.Agent({
@@ -315,7 +317,13 @@ function describeTransportError(error: NodeJS.ErrnoException): string {
   return code ?? error.message;
 }
 
-/** A path for messages, cut short if long. */
+/** A path for messages: the query decoded (it holds no secrets), cut short if long. */
 function shortPath(path: string): string {
-  return path.length > 300 ? `${path.slice(0, 300)}...` : path;
+  let text = path;
+  try {
+    text = decodeURIComponent(path);
+  } catch {
+    // Not percent-encoded text: shown as it is.
+  }
+  return text.length > 300 ? `${text.slice(0, 300)}...` : text;
 }

@@ -131,7 +131,7 @@ export function registerWithEtcd(options: EtcdRegistrationOptions): EtcdRegistra
     if (outage === null) {
       logError(
         COMPONENT,
-        `${key}: cannot reach ${where} (${doing}: ${message}); retrying with backoff until it answers`,
+        `${key}: cannot register with ${where} (${doing}: ${message}); retrying with backoff until it answers`,
       );
     }
     outage = message;
@@ -145,7 +145,7 @@ export function registerWithEtcd(options: EtcdRegistrationOptions): EtcdRegistra
     readyTimer = setTimeout(() => {
       rejectReady(
         new Error(
-          `etcd registration ${key} is not in etcd after ${readyTimeoutMs} ms: ${outage === null ? `no answer from ${where}` : `cannot reach ${where}: ${outage}`}; still retrying (deregister() stops it)`,
+          `etcd registration ${key} is not in etcd after ${readyTimeoutMs} ms: ${outage === null ? `no answer from ${where}` : `cannot register with ${where}: ${outage}`}; still retrying (deregister() stops it)`,
         ),
       );
     }, readyTimeoutMs);

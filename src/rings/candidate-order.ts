@@ -37,6 +37,10 @@ export const DEFAULT_SPILL_ORDER: Readonly<Record<RingAlgorithm, SpillOrder>> = 
 export const SPILL_ORDERS: readonly SpillOrder[] = ['walk', 'seeded'];
 
 const UINT32 = 0x1_0000_0000;
+/** What {@link CandidateOrder.next} yields from: the ring walk (or a rendezvous owner), the score heap, the seeded probe. */
+const WALK = 0;
+const SCORE = 1;
+const PROBE = 2;
 
 /**
  * Candidate members of one key at a time, in failover order, switching to the spill order on
@@ -48,7 +52,7 @@ export class CandidateOrder {
   private readonly visited: Uint32Array;
   private stamp = 0;
   private distinct = 0;
-  private mode: 0 | 1 | 2 = 0;
+  private mode: typeof WALK | typeof SCORE | typeof PROBE = WALK;
   // Ring walk
   private walkStart = 0;
   private walkStep = 0;
@@ -89,7 +93,7 @@ export class CandidateOrder {
     }
     this.stamp++;
     this.distinct = 0;
-    this.mode = 0;
+    this.mode = WALK;
     this.walkStart = position;
     this.walkStep = 0;
     this.key = key;
@@ -104,8 +108,8 @@ export class CandidateOrder {
    * spill order is 'seeded' (members already yielded are passed over), otherwise the same order on.
    */
   spill(): void {
-    if (this.mode !== 0 || this.ring.algorithm === 'rendezvous' || this.spillOrder !== 'seeded') return;
-    this.mode = 2;
+    if (this.mode !== WALK || this.ring.algorithm === 'rendezvous' || this.spillOrder !== 'seeded') return;
+    this.mode = PROBE;
     this.ensureHash();
     if (this.slots === null) {
       this.slots = new Uint32Array(this.memberCount);
@@ -120,7 +124,7 @@ export class CandidateOrder {
   next(): number {
     while (this.distinct < this.memberCount) {
       const member =
-        this.mode === 2 ? this.nextProbe() : this.mode === 1 ? this.nextScore() : this.nextWalk();
+        this.mode === PROBE ? this.nextProbe() : this.mode === SCORE ? this.nextScore() : this.nextWalk();
       if (member < 0) return -1;
       if (this.markVisited(member)) return member;
     }
@@ -190,7 +194,7 @@ export class CandidateOrder {
     for (let r = 0; r < n; r++) heap[r] = r;
     this.heapSize = n;
     for (let i = (n >>> 1) - 1; i >= 0; i--) this.siftDown(i);
-    this.mode = 1;
+    this.mode = SCORE;
   }
 
   private nextScore(): number {

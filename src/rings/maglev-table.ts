@@ -103,9 +103,16 @@ export function fillMaglevTable(
     claim(i);
     // The first later iteration t with t × w >= target, exactly as the scan's test decides it.
     const w = normalized[i]!;
-    let t = Math.max(iteration + 1, Math.ceil(target[i]! / w));
-    while (t - 1 > iteration && (t - 1) * w >= target[i]!) t--;
-    while (t * w < target[i]!) t++;
+    let t = Math.ceil(target[i]! / w);
+    if (!(t <= 2 * tableSize + 2)) {
+      // The heaviest member claims in (nearly) every iteration, so the table is full by about
+      // iteration M: this member (a tiny weight, or 0 after underflow) claims nothing more.
+      t = Number.POSITIVE_INFINITY;
+    } else {
+      t = Math.max(iteration + 1, t);
+      while (t - 1 > iteration && (t - 1) * w >= target[i]!) t--;
+      while (t * w < target[i]!) t++;
+    }
     due[i] = t;
     siftDown(0);
   }

@@ -79,7 +79,8 @@ after(() => rmSync(tmp, { recursive: true, force: true }));
 describe('simulate command', () => {
   it('prints a consistent table for ketama: shares sum to 1, ideal 1/N, moves about 1/N', async () => {
     const result = await runCli(['simulate', '--algorithm', 'ketama', '--backends', '10', '--keys', '50000']);
-    assert.equal(result.stderr, '', 'no progress line for a fast run');
+    // Progress lines only (a loaded machine may take over a second); nothing else on stderr.
+    assert.match(result.stderr, /^(simulate: [^\n]*\n)*$/, 'stderr holds progress lines only');
     const out = parseSimulate(result);
     assert.equal(out.rows.length, 10);
     assert.equal(out.rows[0]!.backend, '10.0.0.1:50051');

@@ -150,7 +150,7 @@ describe('consul registry faults under load', () => {
     assert.ok(subchannels <= 4 + faults.length, `highest subchannel id ${subchannels}`);
   });
 
-  it('flapping: a server registered and deregistered 50 times within a second', async () => {
+  it('flapping: a server registered and deregistered 50 times in a burst', async () => {
     const live = backends.slice(0, 3);
     const flapper = backends[3]!;
     const queriesBefore = double.count(HEALTH);
@@ -160,8 +160,8 @@ describe('consul registry faults under load', () => {
     const t0 = Date.now();
     let flaps = 0;
     try {
-      // Through the registration helper (PUT register / PUT deregister), bounded at 50 and 1 s.
-      for (; flaps < 50 && Date.now() - t0 < 1000; flaps++) {
+      // Through the registration helper (PUT register / PUT deregister), bounded at 50 and 5 s (about 0.1 s on an idle machine).
+      for (; flaps < 50 && Date.now() - t0 < 5000; flaps++) {
         await join(flapper);
         await leave(flapper);
       }
@@ -184,7 +184,7 @@ describe('consul registry faults under load', () => {
       console.log(
         `consul flapping: ${flaps} register/deregister cycles in ${flapSeconds.toFixed(2)} s; ${queries} health queries in ${seconds.toFixed(2)} s; flapper connections ${conns}; new subchannel ids ${subchannels}; background calls ${load.calls}, failed ${load.failures.length}`,
       );
-      assert.equal(flaps, 50, `only ${flaps} flaps within a second`);
+      assert.equal(flaps, 50, `only ${flaps} flaps within 5 s`);
       assert.ok(queries <= 3 + Math.ceil(seconds * QPS), `${queries} queries in ${seconds} s`);
       // Each list the client saw with the flapper may connect to it once; the lists are rate-limited.
       assert.ok(conns <= 1 + queries, `${conns} connections to the flapper for ${queries} queries`);

@@ -273,6 +273,41 @@ describe('the client against the double', () => {
     client.close();
   });
 
+  it('authenticates with a client certificate and key from the kubeconfig (files or data)', async () => {
+    const mtls = await KubernetesApiDouble.start({
+      tls: { key: pki.server.key, cert: pki.server.cert, clientCa: pki.ca.cert },
+    });
+    try {
+      const config = (user: string) =>
+        write(
+          `mtls/config-${Math.random()}`,
+          [
+            'current-context: c',
+            'contexts: [{name: c, context: {cluster: k, user: u}}]',
+            `clusters: [{name: k, cluster: {server: "${mtls.url}", certificate-authority: ${pki.ca.certFile}}}]`,
+            `users: [{name: u, user: ${user}}]`,
+          ].join('\n'),
+        );
+      const path = '/apis/discovery.k8s.io/v1/namespaces/x/endpointslices';
+      for (const user of [
+        `{client-certificate: ${pki.client.certFile}, client-key: ${pki.client.keyFile}}`,
+        `{client-certificate-data: ${pki.client.cert.toString('base64')}, client-key-data: ${pki.client.key.toString('base64')}}`,
+      ]) {
+        const client = new KubernetesClient(loadKubernetesConnection({ kubeconfigPath: config(user) }));
+        const list = (await client.getJson(path, { timeoutMs: 4000 })) as { kind: string };
+        assert.equal(list.kind, 'EndpointSliceList');
+        client.close();
+      }
+      // Without one the server ends the handshake.
+      const anonymous = new KubernetesClient(loadKubernetesConnection({ kubeconfigPath: config('{}') }));
+      await assert.rejects(anonymous.getJson(path, { timeoutMs: 4000 }), KubernetesError);
+      anonymous.close();
+      assert.equal(mtls.requests.length, 2, 'only the two requests with a certificate got through');
+    } finally {
+      await mtls.stop();
+    }
+  });
+
   it('never sends a bearer token over plain http to a host that is not loopback', async () => {
     const plain = await KubernetesApiDouble.start({ tokens: { secret: '*' } });
     try {

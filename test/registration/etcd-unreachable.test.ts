@@ -24,7 +24,7 @@ describe('registerWithEtcd against an etcd that cannot be reached', () => {
     assert.equal(errors.length, 1, result.stderr);
     assert.match(
       errors[0]!,
-      /^E .*consistent_hash etcd-registration: unreachable-svc\/one: cannot reach etcd at 127\.0\.0\.1:\d+ \(registering: /,
+      /^E .*consistent_hash etcd-registration: unreachable-svc\/one: cannot register with etcd at 127\.0\.0\.1:\d+ \(registering: /,
     );
     assert.ok(errors[0]!.includes(`127.0.0.1:${port}`));
     assert.doesNotMatch(errors[0]!, /Resolution note/, 'no dangling empty note');
@@ -34,7 +34,7 @@ describe('registerWithEtcd against an etcd that cannot be reached', () => {
     assert.ok(after >= 1400 && after < 5000, `rejected after ${after} ms`);
     assert.match(
       rejected[2]!,
-      /etcd registration unreachable-svc\/one is not in etcd after 1500 ms: cannot reach etcd at 127\.0\.0\.1:\d+: .*; still retrying/,
+      /etcd registration unreachable-svc\/one is not in etcd after 1500 ms: cannot register with etcd at 127\.0\.0\.1:\d+: .*; still retrying/,
     );
   });
 });

@@ -414,6 +414,23 @@ describe('endpoint weights of any value', () => {
     });
   }
 
+  it('maglev builds at once with a weight so small that its next claim lies beyond 2^53', () => {
+    for (const weights of [
+      [Number.MIN_VALUE, 1],
+      [1e-300, 1000],
+      [1e-200, 1, 1],
+    ]) {
+      const started = performance.now();
+      const ring = buildRing(
+        'maglev',
+        weights.map((weight, i) => ({ id: `m${i}`, weight })),
+        { tableSize: 1021 },
+      );
+      assert.equal(ring.size, 1021);
+      assert.ok(performance.now() - started < 1000, `${String(weights)}: ${performance.now() - started} ms`);
+    }
+  });
+
   it('the rings build a usable ring from any finite weights > 0, or refuse a huge ketama ring at once', () => {
     const anyWeight = fc.oneof(
       fc.double({ min: Number.MIN_VALUE, max: 1e308, noNaN: true }),

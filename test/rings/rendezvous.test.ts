@@ -219,6 +219,45 @@ describe('rendezvous: against the reference on arbitrary members and keys', () =
     );
   });
 
+  it('unequal weights: the pruned lookup (logarithms only for possible winners) picks the full formula’s winner', () => {
+    const configs = [
+      (i: number) => 1 + (i % 3),
+      (i: number) => 10 ** ((i % 7) - 3), // 0.001 … 1000
+      (i: number) => (i % 2 === 0 ? 1 : 1 + 1e-12), // nearly equal: scores nearly tie
+      (i: number) => (i === 0 ? 1e6 : 1),
+    ];
+    for (const weightOf of configs) {
+      for (const n of [2, 13, 120]) {
+        const members = Array.from({ length: n }, (_, i) => ({
+          id: `10.1.${i >> 8}.${i & 255}:7`,
+          weight: weightOf(i),
+        }));
+        for (const { builder } of builders) {
+          const ring = builder().build(members);
+          assert.ok(!ring.equalWeights);
+          const seedHi = ring.seedHi;
+          const seedLo = ring.seedLo;
+          for (let t = 0; t < 3000; t++) {
+            const k = Math.imul(t + 17, 0x9e3779b1) >>> 0;
+            let best = 0;
+            let bestScore = -1;
+            let bestDraw = -1;
+            for (let r = 0; r < n; r++) {
+              const draw = rendezvousDraw(seedHi[r]!, seedLo[r]!, k);
+              const score = rendezvousScore(ring.weights[r]!, draw);
+              if (score > bestScore || (score === bestScore && draw > bestDraw)) {
+                best = r;
+                bestScore = score;
+                bestDraw = draw;
+              }
+            }
+            assert.equal(ring.locate(0, k), best, `n ${n}, key hash ${k}`);
+          }
+        }
+      }
+    }
+  });
+
   it('the premise of that equivalence: the score never decreases as the draw grows (adjacent draws)', () => {
     // Ranking by (score, draw, id) equals ranking by (draw, id) when the score is a
     // non-decreasing function of the draw. Check neighbours across the whole 52-bit range.

@@ -39,8 +39,8 @@ export interface KubernetesRequest {
 export interface KubernetesDoubleOptions {
   /** Bearer tokens and the namespaces each may read (`'*'`: all). Absent: no authentication. */
   tokens?: Record<string, readonly string[] | '*'>;
-  /** Serve https with this key and certificate (PEM). */
-  tls?: { key: string | Buffer; cert: string | Buffer };
+  /** Serve https with this key and certificate (PEM); with `clientCa`, require a client certificate it issued. */
+  tls?: { key: string | Buffer; cert: string | Buffer; clientCa?: string | Buffer };
   /** How a too-old resourceVersion of a watch is answered (default `event`, as the API server does). */
   goneAs?: 'http' | 'event';
   /** Send BOOKMARK events this often to watches that allow them (default 1000 ms; 0: never by itself). */
@@ -142,7 +142,15 @@ export class KubernetesApiDouble {
   /** Starts a double on 127.0.0.1 with an ephemeral port. */
   static async start(options: KubernetesDoubleOptions = {}): Promise<KubernetesApiDouble> {
     const server = options.tls
-      ? https.createServer({ key: options.tls.key, cert: options.tls.cert })
+      ? https.createServer({
+          key: options.tls.key,
+          cert: options.tls.cert,
+          ...(options.tls.clientCa !== undefined && {
+            ca: options.tls.clientCa,
+            requestCert: true,
+            rejectUnauthorized: true,
+          }),
+        })
       : http.createServer();
     const double = new KubernetesApiDouble(server, options.tls ? 'https' : 'http', options);
     await double.listen(0);

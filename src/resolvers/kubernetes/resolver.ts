@@ -109,7 +109,7 @@ class KubernetesAdapter implements ResolverAdapter {
   watch(sink: WatchSink): WatchHandle {
     const slices = this.slices!;
     const controller = new AbortController();
-    const where = `service "${slices.service}" in namespace "${slices.namespace}" (${slices.labelSelector}) at ${this.connection.server.origin}`;
+    const where = `service "${slices.service}" in namespace "${slices.namespace}"`;
     slices
       .step(
         {

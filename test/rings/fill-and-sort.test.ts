@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { fillMaglevTable, maglevPermutation } from '../../src/rings/maglev-table';
+import { sortEntries } from '../../src/rings/ring-hash-ring';
 
 /** Envoy's weighted fill as a plain scan of every member in every iteration: the reference. */
 function scanFill(
@@ -42,10 +43,18 @@ describe('maglev fill', () => {
   it('fills exactly as the scan does, for near-equal and for skewed weights', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.oneof(fc.constant(1), fc.double({ min: 0.001, max: 1000, noNaN: true })), {
-          minLength: 1,
-          maxLength: 40,
-        }),
+        fc.array(
+          fc.oneof(
+            fc.constant(1),
+            fc.double({ min: 0.001, max: 1000, noNaN: true }),
+            fc.constant(Number.MIN_VALUE),
+            fc.constant(1e-300),
+          ),
+          {
+            minLength: 1,
+            maxLength: 40,
+          },
+        ),
         fc.constantFrom(2, 3, 101, 1009, 4099),
         (raw, m) => {
           const weights = Float64Array.from(raw);
@@ -69,5 +78,32 @@ describe('maglev fill', () => {
     for (const owner of table) if (owner === 0) heavy++;
     // Envoy's rule gives the heavy member all but the light members' first slots.
     assert.equal(heavy, 65537 - (n - 1));
+  });
+});
+
+describe('ring_hash entry sort', () => {
+  it('orders by (high half, low half, rank) as a comparator sort does, ties on the high half included', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 7 }), fc.nat(0xffffffff), fc.nat(50)), {
+          maxLength: 200,
+        }),
+        (entries) => {
+          const hi = Uint32Array.from(entries.map((e) => e[0] * 0x2000_0000));
+          const lo = Uint32Array.from(entries.map((e) => e[1]));
+          const rank = Uint32Array.from(entries.map((e) => e[2]));
+          const expected = entries
+            .map((_, i) => i)
+            .sort((a, b) => hi[a]! - hi[b]! || lo[a]! - lo[b]! || rank[a]! - rank[b]!);
+          const sorted = [...sortEntries(hi, lo, rank)];
+          // Equal (hash, rank) entries may come in either order; compare what they carry.
+          assert.deepEqual(
+            sorted.map((i) => [hi[i], lo[i], rank[i]]),
+            expected.map((i) => [hi[i], lo[i], rank[i]]),
+          );
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });
