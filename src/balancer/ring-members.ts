@@ -60,6 +60,7 @@ export function ringEndpoints(endpoints: readonly grpc.experimental.Endpoint[]):
   const members: { -readonly [K in keyof RingEndpoint]: RingEndpoint[K] }[] = [];
   const byHashKey = new Map<string, (typeof members)[number]>();
   // Keyed by the canonical address-set key: O(1) per endpoint, where EndpointMap scans every entry.
+  // Only members whose hash key differs from it: the others are found in byHashKey.
   const byAddresses = new Map<string, (typeof members)[number]>();
   for (const endpoint of endpoints) {
     // Even with an explicit hashKey: a member that no connection can serve would only fail its keys.
@@ -84,15 +85,27 @@ export function ringEndpoints(endpoints: readonly grpc.experimental.Endpoint[]):
       trace('endpoints', `endpoint ${hashKey} listed twice; weights added`);
       continue;
     }
-    const sameAddresses = byAddresses.get(addressKey);
+    // A member whose hash key is its address key is indexed once, under byHashKey (already missed
+    // above when this endpoint's keys are equal too).
+    const sameAddresses =
+      byAddresses.get(addressKey) ??
+      (addressKey === hashKey ? undefined : sameAddressKey(byHashKey.get(addressKey), addressKey));
     if (sameAddresses) {
       trace('endpoints', `endpoint ${hashKey} has the same addresses as ${sameAddresses.hashKey}; skipped`);
       continue;
     }
     const member = { endpoint, addressKey, hashKey, weight, requestedWeight: requested };
     byHashKey.set(hashKey, member);
-    byAddresses.set(addressKey, member);
+    if (addressKey !== hashKey) byAddresses.set(addressKey, member);
     members.push(member);
   }
   return members;
+}
+
+/** `member` if its address key is `addressKey` (it was found by that string as a hash key). */
+function sameAddressKey<M extends { addressKey: string }>(
+  member: M | undefined,
+  addressKey: string,
+): M | undefined {
+  return member !== undefined && member.addressKey === addressKey ? member : undefined;
 }
