@@ -299,8 +299,7 @@ export class KetamaRingBuilder implements RingBuilder {
 
   /**
    * The last ring without the points of departed members (owners renumbered), merged with the
-   * sorted points of the changed members. Two tight passes: the kept points are first copied to
-   * the tail of the output, then the added points are merged in from the front.
+   * sorted points of the changed members, in one pass over the last ring.
    */
   private merge(
     last: KetamaRing,
@@ -325,29 +324,27 @@ export class KetamaRingBuilder implements RingBuilder {
     const total = kept + addCount;
     const points = new Uint32Array(total);
     const owners = new Uint32Array(total);
-    // Pass 1: the kept points, in order, at [addCount, total).
-    let k = addCount;
+    // One pass: the kept points in order (departed members' skipped), each added point written
+    // before the first kept point that sorts after it (equal points: by id, kept first on a tie).
+    let out = 0;
+    let b = 0;
     for (let a = 0; a < oldOwners.length; a++) {
       const owner = remap[oldOwners[a]!]!;
-      if (owner >= 0) {
-        points[k] = oldPoints[a]!;
-        owners[k++] = owner;
+      if (owner < 0) continue;
+      const pa = oldPoints[a]!;
+      while (b < addCount) {
+        const pb = addPoints[b]!;
+        if (pb > pa || (pb === pa && compareUtf8(snapshot[owner]!.id, snapshot[addOwners[b]!]!.id) <= 0))
+          break;
+        points[out] = pb;
+        owners[out++] = addOwners[b++]!;
       }
+      points[out] = pa;
+      owners[out++] = owner;
     }
-    // Pass 2: merge from the front; the write position never passes the next unread kept point.
-    let a = addCount;
-    let out = 0;
-    for (let b = 0; b < addCount; b++) {
-      const pb = addPoints[b]!;
-      const ob = addOwners[b]!;
-      while (a < total) {
-        const pa = points[a]!;
-        if (pa > pb || (pa === pb && compareUtf8(snapshot[owners[a]!]!.id, snapshot[ob]!.id) > 0)) break;
-        points[out] = pa;
-        owners[out++] = owners[a++]!;
-      }
-      points[out] = pb;
-      owners[out++] = ob;
+    for (; b < addCount; b++) {
+      points[out] = addPoints[b]!;
+      owners[out++] = addOwners[b]!;
     }
     return new KetamaRing(snapshot, points, owners);
   }
