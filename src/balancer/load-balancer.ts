@@ -12,7 +12,7 @@ import { sameAddressOrder } from './endpoint-key';
 import { KeyPositionCache } from './key-position-cache';
 import { ConsistentHashPicker, type PickerHost, type RingChild, unavailablePicker } from './picker';
 import { RING_HASH_EXPERIMENTAL_TYPE_NAME } from './ring-hash-experimental-config';
-import { type RingEndpoint, ringEndpoints } from './ring-members';
+import { type RingEndpoint, RingMemberIndex } from './ring-members';
 import { ringSizeCap } from './ring-size-cap';
 
 type Endpoint = grpc.experimental.Endpoint;
@@ -34,8 +34,8 @@ export class ConsistentHashLoadBalancer implements grpc.experimental.LoadBalance
   /** Children in ring member order: `ringChildren[ring.memberAt(p)]` owns position p. */
   private ringChildren: ChildEntry[] = [];
   private ring: HashRing | null = null;
-  /** The current ring's members: hash key → weight. An update that matches it keeps the ring. */
-  private ringWeights = new Map<string, number>();
+  /** The members of each list, kept across updates; its commit is the current ring's (hash key, weight) set. */
+  private readonly memberIndex = new RingMemberIndex();
   private cache = new KeyPositionCache();
   private builder: RingBuilder | null = null;
   private builderFingerprint = '';
@@ -93,7 +93,7 @@ export class ConsistentHashLoadBalancer implements grpc.experimental.LoadBalance
       return true;
     }
     const note = resolutionNote ? ` (${resolutionNote})` : '';
-    const members = ringEndpoints(endpointList.value);
+    const members = this.memberIndex.derive(endpointList.value);
     if (members.length === 0) {
       for (const child of [...this.children.values()]) this.removeChild(child);
       this.clearRing();
@@ -103,7 +103,7 @@ export class ConsistentHashLoadBalancer implements grpc.experimental.LoadBalance
 
     // The ring first: when it cannot be built, nothing of the working state has changed yet.
     let ring = this.ring;
-    const ringChanged = ring === null || this.ringStale || this.membershipChanged(members);
+    const ringChanged = ring === null || this.ringStale || this.memberIndex.differsFromCommitted(members);
     if (ringChanged) {
       const started = performance.now();
       try {
@@ -155,7 +155,7 @@ export class ConsistentHashLoadBalancer implements grpc.experimental.LoadBalance
 
     if (ringChanged) {
       this.ring = ring;
-      this.ringWeights = new Map(members.map((m) => [m.hashKey, m.weight]));
+      this.memberIndex.commit(members);
       this.ringStale = false;
       this.loggedBuildError = null;
       this.cache = new KeyPositionCache();
@@ -218,14 +218,6 @@ export class ConsistentHashLoadBalancer implements grpc.experimental.LoadBalance
     if (error !== null && error !== this.loggedCapError) logError('lb', error);
     this.loggedCapError = error;
     return capRingSizes(settings.ringOptions, cap);
-  }
-
-  /** Whether the (hash key, weight) set differs from the current ring's. O(N) lookups, no strings built. */
-  private membershipChanged(members: readonly RingEndpoint[]): boolean {
-    const weights = this.ringWeights;
-    if (members.length !== weights.size) return true;
-    for (const m of members) if (weights.get(m.hashKey) !== m.weight) return true;
-    return false;
   }
 
   /** `next`'s children in the order of `ring`'s members (the same order unless the list was reordered). */
@@ -327,7 +319,7 @@ export class ConsistentHashLoadBalancer implements grpc.experimental.LoadBalance
   private clearRing(): void {
     this.ring = null;
     this.ringChildren = [];
-    this.ringWeights = new Map();
+    this.memberIndex.forgetCommitted();
     this.ringStale = true;
   }
 

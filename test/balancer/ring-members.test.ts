@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type * as grpc from '@grpc/grpc-js';
+import fc from 'fast-check';
 import { endpointHashKey, endpointWeight, MAX_ENDPOINT_WEIGHT } from '../../src';
-import { ringEndpoints } from '../../src/balancer/ring-members';
+import { type RingEndpoint, RingMemberIndex, ringEndpoints } from '../../src/balancer/ring-members';
 
 describe('endpoint ring identity and weight', () => {
   it('identity: explicit hashKey, else first address as host:port (IPv6 bracketed), unix path', () => {
@@ -56,6 +58,75 @@ describe('endpoint ring identity and weight', () => {
         ['b', 1],
         ['10.0.0.1:3', 3],
       ],
+    );
+  });
+
+  // The policy derives members with one index kept across updates; it must agree with a fresh
+  // derivation on every list, whatever came before (reused members, stale map entries, eviction).
+  const host = fc.constantFrom('10.0.0.1', '10.0.0.2', '10.0.0.3', '::1');
+  const tcp = fc.record({ host, port: fc.integer({ min: 1, max: 3 }) });
+  const unix = fc.constantFrom({ path: '/tmp/a.sock' }, { path: '/tmp/b.sock' });
+  const endpointArb = fc.record(
+    {
+      addresses: fc.array(fc.oneof({ weight: 4, arbitrary: tcp }, unix), { minLength: 0, maxLength: 2 }),
+      hashKey: fc.constantFrom('a', 'b', '10.0.0.1:1', '', '/tmp/a.sock'),
+      weight: fc.constantFrom(1, 2, 700, 0, 'x'),
+    },
+    { requiredKeys: ['addresses'] },
+  ) as fc.Arbitrary<grpc.experimental.Endpoint>;
+  const view = (members: readonly RingEndpoint[]) =>
+    members.map((m) => [m.endpoint, m.addressKey, m.hashKey, m.weight, m.requestedWeight]);
+  const weightsOf = (members: readonly RingEndpoint[]) =>
+    new Map(members.map((m) => [m.hashKey, m.weight] as const));
+  const sameWeights = (a: Map<string, number>, b: Map<string, number>) =>
+    a.size === b.size && [...a].every(([k, w]) => b.get(k) === w);
+
+  it('members kept across updates equal a fresh derivation; changes against the last commit are seen', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.array(endpointArb, { maxLength: 8 }), fc.boolean()), {
+          minLength: 1,
+          maxLength: 8,
+        }),
+        (steps) => {
+          const index = new RingMemberIndex();
+          let committed: Map<string, number> | null = null;
+          for (const [list, commit] of steps) {
+            const members = index.derive(list);
+            assert.deepEqual(view(members), view(ringEndpoints(list)));
+            const weights = weightsOf(members);
+            assert.equal(
+              index.differsFromCommitted(members),
+              committed === null || !sameWeights(committed, weights),
+            );
+            if (commit) {
+              index.commit(members);
+              committed = weights;
+            }
+          }
+        },
+      ),
+      { seed: 20261127, numRuns: 300 },
+    );
+  });
+
+  it('a kept index drops members no longer listed, and still tells a returning member from a kept one', () => {
+    const at = (i: number, port = 1) => ({ addresses: [{ host: `10.1.${i >> 8}.${i & 255}`, port }] });
+    const big = Array.from({ length: 1000 }, (_, i) => at(i));
+    const index = new RingMemberIndex();
+    index.commit(index.derive(big));
+    const small = big.slice(0, 10);
+    assert.deepEqual(view(index.derive(small)), view(ringEndpoints(small)));
+    const maps = index as unknown as { byHashKey: Map<string, unknown> };
+    assert.equal(maps.byHashKey.size, 10, 'unlisted members are evicted once they outnumber the listed');
+    // The 1000 again: the evicted 990 are new to the index, so the set differs from nothing committed since.
+    const again = index.derive(big.map((e, i) => (i === 5 ? at(5, 2) : e)));
+    assert.equal(again.length, 1000);
+    assert.equal(index.differsFromCommitted(again), true);
+    index.commit(again);
+    assert.equal(
+      index.differsFromCommitted(index.derive(big.map((e, i) => (i === 5 ? at(5, 2) : e)))),
+      false,
     );
   });
 });

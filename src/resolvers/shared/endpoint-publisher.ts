@@ -1,5 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
-import { type DiscoveredEndpoint, endpointListFingerprint } from '../../endpoint';
+import { type DiscoveredEndpoint, sameEndpointList } from '../../endpoint';
+import { inNextLoopIteration } from './loop-iteration';
 
 /**
  * The attributes of every resolver update: one frozen object. Attribute values become subchannel
@@ -15,8 +16,8 @@ const NO_ATTRIBUTES: { [key: string]: unknown } = Object.freeze({});
  * `updateResolution()`.
  */
 export class EndpointListPublisher {
-  /** Fingerprint of the list the channel has now; null when it has none (or an error). */
-  private current: string | null = null;
+  /** The list the channel has now; null when it has none (or an error). */
+  private current: readonly DiscoveredEndpoint[] | null = null;
   /** Numbers pushes, fails and forgets, so that a deferred push that was superseded is dropped. */
   private sequence = 0;
   /** Details of the error the channel has now from us; null when none. */
@@ -31,17 +32,16 @@ export class EndpointListPublisher {
 
   /**
    * Pushes `endpoints` unless the channel already has this very list. Returns whether it pushed.
-   * The channel gets the list on the next turn of the event loop: parsing a large answer and the
+   * The channel gets the list one full event-loop iteration later: parsing a large answer and the
    * policy's update then block the loop one after the other, not together (a 20,000-entry answer
    * would otherwise stall it for both at once). A later push, fail or forget supersedes it.
    */
   push(endpoints: DiscoveredEndpoint[], note: string): boolean {
-    const fingerprint = endpointListFingerprint(endpoints);
-    if (fingerprint === this.current) return false;
-    this.current = fingerprint;
+    if (this.current !== null && sameEndpointList(this.current, endpoints)) return false;
+    this.current = endpoints.slice();
     this.currentError = null;
     const sequence = ++this.sequence;
-    setImmediate(() => {
+    inNextLoopIteration(() => {
       if (sequence !== this.sequence) return;
       this.listener(grpc.experimental.statusOrFromValue(endpoints), NO_ATTRIBUTES, null, note);
     });
