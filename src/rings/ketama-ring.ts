@@ -256,6 +256,16 @@ function copyRun(src: Uint32Array, from: number, to: number, dst: Uint32Array, a
   }
 }
 
+/**
+ * A Uint32Array without zero-filling, for arrays the caller writes in full. Measured (10,000
+ * members, one replaced): the zeroed pair of 2.5 MB arrays cost about 1 ms more, mostly fresh pages.
+ */
+function uninitialized(length: number): Uint32Array {
+  if (length < 1024) return new Uint32Array(length);
+  const bytes = Buffer.allocUnsafe(length * 4);
+  return new Uint32Array(bytes.buffer, bytes.byteOffset, length);
+}
+
 /** A member in the builder's cache. */
 interface CachedMember {
   readonly id: string;
@@ -306,13 +316,17 @@ export class KetamaRingBuilder implements RingBuilder {
     const build = ++this.builds;
     const cache = this.cache;
     const entries: CachedMember[] = new Array(n);
+    const lastEntries = this.lastEntries;
     // Members whose points enter the ring (new, or a new count), and those whose points leave it.
     const arrivals: number[] = [];
     const departures: Departure[] = [];
     for (let i = 0; i < n; i++) {
       const id = members[i]!.id;
       const count = pointCounts[i]!;
-      let entry = cache.get(id);
+      // Lists mostly keep their order: comparing with the last member at i is cheaper than
+      // hashing a fresh id string for the map.
+      const atI = lastEntries[i];
+      let entry = atI !== undefined && atI.id === id ? atI : cache.get(id);
       if (entry === undefined) {
         entry = { id, count, slot: -1, build };
         cache.set(id, entry);
@@ -327,7 +341,6 @@ export class KetamaRingBuilder implements RingBuilder {
       }
       entries[i] = entry;
     }
-    const lastEntries = this.lastEntries;
     const freed: number[] = [];
     for (let j = 0; j < lastEntries.length; j++) {
       const old = lastEntries[j]!;
@@ -352,7 +365,7 @@ export class KetamaRingBuilder implements RingBuilder {
       }
       const slotMembers = new Uint32Array(slotIds.length);
       for (let i = 0; i < n; i++) slotMembers[entries[i]!.slot] = i;
-      ring = this.edit(last, members.slice(), slotMembers, departures, arrivals, entries);
+        ring = this.edit(last, members.slice(), slotMembers, departures, arrivals, entries);
       for (const slot of freed) this.freeSlots.push(slot);
     }
     if (ring === undefined) {
@@ -443,8 +456,8 @@ export class KetamaRingBuilder implements RingBuilder {
     }
 
     const total = oldCount - leaving + arriving;
-    const points = new Uint32Array(total);
-    const slots = new Uint32Array(total);
+    const points = uninitialized(total);
+    const slots = uninitialized(total);
     let from = 0;
     let out = 0;
     let next = 0;
@@ -467,7 +480,8 @@ export class KetamaRingBuilder implements RingBuilder {
         break;
       }
     }
-    return new KetamaRing(snapshot, points, slots, slotMembers, this.editIndex(oldIndex, total, removed, oldPoints, addPoints));
+    const index = this.editIndex(oldIndex, total, removed, oldPoints, addPoints);
+    return new KetamaRing(snapshot, points, slots, slotMembers, index);
   }
 
   /**
@@ -484,23 +498,32 @@ export class KetamaRingBuilder implements RingBuilder {
     const fresh = bucketBits(total);
     if (32 - old.shift !== fresh) return undefined;
     const shift = old.shift;
-    const buckets = old.starts.length - 1;
-    const starts = new Uint32Array(buckets + 1);
+    const oldStarts = old.starts;
+    const buckets = oldStarts.length - 1;
+    const starts = uninitialized(buckets + 1);
+    // Walk the added and removed points in value order; the buckets between two of them move by
+    // the same delta.
     let delta = 0;
+    let b = 0;
     let r = 0;
     let a = 0;
-    for (let b = 0; b < buckets; b++) {
-      // Points in buckets before b: count those added or removed since the last bucket.
-      while (a < added.length && added[a]! >>> shift < b) {
+    for (;;) {
+      const pa = a < added.length ? added[a]! : -1;
+      const pr = r < removed.length ? oldPoints[removed[r]!]! : -1;
+      if (pa < 0 && pr < 0) break;
+      const takeAdded = pr < 0 || (pa >= 0 && pa <= pr);
+      // Buckets up to this point's own keep the current delta; later ones see it.
+      const end = ((takeAdded ? pa : pr) >>> shift) + 1;
+      for (; b < end; b++) starts[b] = oldStarts[b]! + delta;
+      if (takeAdded) {
         delta++;
         a++;
-      }
-      while (r < removed.length && oldPoints[removed[r]!]! >>> shift < b) {
+      } else {
         delta--;
         r++;
       }
-      starts[b] = old.starts[b]! + delta;
     }
+    for (; b < buckets; b++) starts[b] = oldStarts[b]! + delta;
     starts[buckets] = total;
     return { starts, shift };
   }
