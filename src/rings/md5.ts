@@ -336,7 +336,6 @@ const bytes = new Uint8Array(256);
 const words = new Int32Array(64);
 const laneDigits = new Int32Array(2);
 const laneBlocks = new Int32Array(2);
-let encoded = new Uint8Array(256);
 
 /** Packs lane bytes into its words [from, to), little-endian. */
 function pack(lane: number, from: number, to: number): void {
@@ -348,35 +347,36 @@ function pack(lane: number, from: number, to: number): void {
   }
 }
 
-/** UTF-8 bytes of `s` (ASCII in a reused buffer: valid until the next call). */
-function utf8(s: string): Uint8Array {
-  const n = s.length;
-  if (encoded.length < n) encoded = new Uint8Array(n * 2);
-  for (let i = 0; i < n; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 0x80) return Buffer.from(s, 'utf8');
-    encoded[i] = c;
-  }
-  return encoded.subarray(0, n);
-}
+/** Byte length of the last string given to {@link absorb}. */
+let absorbed = 0;
 
 /**
- * Hashes the whole 64-byte blocks of `message` into `midstate` and copies the bytes left after
- * them to both lanes; returns their count.
+ * Hashes the whole 64-byte blocks of `s`'s UTF-8 bytes into `midstate` and leaves the bytes
+ * after them at the start of lane 0; returns their count. ASCII is copied as it is read.
  */
-function absorb(message: Uint8Array): number {
+function absorb(s: string): number {
   for (let j = 0; j < 8; j++) state[j] = INIT[j & 3]!;
-  const full = message.length >>> 6;
-  for (let k = 0; k < full; k++) {
-    bytes.set(message.subarray(k << 6, (k + 1) << 6));
-    pack(0, 0, 16);
-    compress2(state, words, 0, 0);
+  let n = s.length;
+  let utf8: Buffer | undefined;
+  for (let i = 0; i < n; i++) {
+    if (s.charCodeAt(i) >= 0x80) {
+      utf8 = Buffer.from(s, 'utf8');
+      n = utf8.length;
+      break;
+    }
   }
-  midstate.set(state.subarray(0, 4));
-  const rest = message.subarray(full << 6);
-  bytes.set(rest);
-  bytes.set(rest, 128);
-  return rest.length;
+  let at = 0;
+  for (let i = 0; i < n; i++) {
+    bytes[at++] = utf8 === undefined ? s.charCodeAt(i) : utf8[i]!;
+    if (at === 64) {
+      pack(0, 0, 16);
+      compress2(state, words, 0, 0);
+      at = 0;
+    }
+  }
+  for (let j = 0; j < 4; j++) midstate[j] = state[j]!;
+  absorbed = n;
+  return at;
 }
 
 /**
@@ -406,9 +406,8 @@ function resetState(): void {
  * `out` from `offset`.
  */
 export function md5Words(data: string, out: Uint32Array, offset = 0): void {
-  const message = utf8(data);
-  const rest = absorb(message);
-  const blocks = pad(0, rest, message.length);
+  const rest = absorb(data);
+  const blocks = pad(0, rest, absorbed);
   resetState();
   // Both lanes hash the same block: one digest is not worth a second code path.
   compress2(state, words, 0, 0);
@@ -464,11 +463,20 @@ function addTwo(lane: number, value: number, rest: number, prefixLength: number)
  * hashed once; digests go two at a time, lane 0 the even numbers and lane 1 the odd ones.
  */
 export function md5Numbered(prefix: string, count: number, out: Uint32Array, offset = 0): void {
-  const message = utf8(prefix);
-  const length = message.length;
-  const rest = absorb(message);
-  let blocks0 = setNumber(0, 0, rest, length);
-  let blocks1 = setNumber(1, 1, rest, length);
+  const rest = absorb(prefix);
+  const length = absorbed;
+  // Lane 0 starts at "0", lane 1 at "1": one padded tail, copied.
+  bytes[rest] = 0x30;
+  let blocks0 = pad(0, rest + 1, length + 1);
+  let blocks1 = blocks0;
+  laneDigits[0] = 1;
+  laneDigits[1] = 1;
+  laneBlocks[0] = blocks0;
+  laneBlocks[1] = blocks0;
+  bytes.copyWithin(128, 0, 128);
+  words.copyWithin(32, 0, 32);
+  bytes[128 + rest] = 0x31;
+  pack(1, rest >> 2, (rest >> 2) + 1);
   for (let i = 0; i < count; i += 2) {
     if (i > 0) {
       blocks0 = addTwo(0, i - 2, rest, length);
