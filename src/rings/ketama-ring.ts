@@ -355,7 +355,11 @@ export class KetamaRingBuilder implements RingBuilder {
     const slotIds = this.slotIds;
     let ring: KetamaRing | undefined;
     // Few changes, and slots not much sparser than the members: edit the last ring.
-    if (last && arrivals.length + departures.length <= Math.max(1, n >> 2) && slotIds.length <= 2 * n + 1024) {
+    if (
+      last &&
+      arrivals.length + departures.length <= Math.max(1, n >> 2) &&
+      slotIds.length <= 2 * n + 1024
+    ) {
       for (const i of arrivals) {
         const entry = entries[i]!;
         if (entry.slot < 0) {
@@ -365,7 +369,7 @@ export class KetamaRingBuilder implements RingBuilder {
       }
       const slotMembers = new Uint32Array(slotIds.length);
       for (let i = 0; i < n; i++) slotMembers[entries[i]!.slot] = i;
-        ring = this.edit(last, members.slice(), slotMembers, departures, arrivals, entries);
+      ring = this.edit(last, members.slice(), slotMembers, departures, arrivals, entries);
       for (const slot of freed) this.freeSlots.push(slot);
     }
     if (ring === undefined) {
@@ -465,7 +469,7 @@ export class KetamaRingBuilder implements RingBuilder {
     for (;;) {
       const q = next < arriving ? insertAt[next]! : oldCount;
       const d = r < leaving ? removed[r]! : oldCount;
-      const to = q < d ? q : d;
+      const to = Math.min(q, d);
       copyRun(oldPoints, from, to, points, out);
       copyRun(oldSlots, from, to, slots, out);
       out += to - from;
