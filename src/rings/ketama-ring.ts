@@ -171,31 +171,44 @@ export class KetamaRing implements HashRing {
 const RADIX_THRESHOLD = 8192;
 const radixCounts = new Uint32Array(65537);
 
+/** Sorted (point, slot) pairs, and for a radix sort the start of each top-16-bit bucket. */
+interface SortedPoints {
+  readonly points: Uint32Array;
+  readonly slots: Uint32Array;
+  readonly starts?: Uint32Array;
+}
+
 /**
- * Sorts (point, slot) pairs in place by point, then by the slot's id for equal points.
- * Large inputs: two stable 16-bit counting passes, O(n), several times faster than a comparison
- * sort. Small ones: a float64 sort of point × 8192 + input index (exact: 2^45 < 2^53).
+ * Sorts (point, slot) pairs by point, then by the slot's id for equal points. Large inputs: two
+ * stable 16-bit counting passes, O(n), several times faster than a comparison sort; the second
+ * pass's bucket starts are the ring's bucket index. Small ones sort in place: a float64 sort of
+ * point × 8192 + input index (exact: 2^45 < 2^53).
  */
-function sortPoints(points: Uint32Array, slots: Uint32Array, slotIds: readonly string[]): void {
+function sortPoints(points: Uint32Array, slots: Uint32Array, slotIds: readonly string[]): SortedPoints {
   const total = points.length;
   if (total >= RADIX_THRESHOLD) {
-    const tmpPoints = new Uint32Array(total);
-    const tmpSlots = new Uint32Array(total);
+    const tmpPoints = uninitialized(total);
+    const tmpSlots = uninitialized(total);
     radixPass(points, slots, tmpPoints, tmpSlots, 0);
     radixPass(tmpPoints, tmpSlots, points, slots, 16);
-  } else {
-    const packed = new Float64Array(total);
-    for (let i = 0; i < total; i++) packed[i] = points[i]! * RADIX_THRESHOLD + i;
-    packed.sort();
-    const from = slots.slice();
-    for (let i = 0; i < total; i++) {
-      const v = packed[i]!;
-      const j = v % RADIX_THRESHOLD;
-      points[i] = (v - j) / RADIX_THRESHOLD;
-      slots[i] = from[j]!;
-    }
+    const starts = new Uint32Array(65537);
+    // After the pass each count is its bucket's end: the next bucket's start.
+    starts.set(radixCounts.subarray(0, 65536), 1);
+    breakTiesById(points, slots, slotIds);
+    return { points, slots, starts };
+  }
+  const packed = new Float64Array(total);
+  for (let i = 0; i < total; i++) packed[i] = points[i]! * RADIX_THRESHOLD + i;
+  packed.sort();
+  const from = slots.slice();
+  for (let i = 0; i < total; i++) {
+    const v = packed[i]!;
+    const j = v % RADIX_THRESHOLD;
+    points[i] = (v - j) / RADIX_THRESHOLD;
+    slots[i] = from[j]!;
   }
   breakTiesById(points, slots, slotIds);
+  return { points, slots };
 }
 
 /** One stable counting-sort pass on 16 bits of the points, from (src*) into (dst*). */
@@ -217,6 +230,16 @@ function radixPass(
     dstPoints[at] = p;
     dstSlots[at] = srcSlots[i]!;
   }
+}
+
+/** The bucket index of `points` from its top-16-bit bucket starts: every 2^(16-bits)-th start. */
+function indexFromStarts(starts: Uint32Array, n: number): BucketIndex {
+  const bits = bucketBits(n);
+  if (bits === 16) return { starts, shift: 16 };
+  const step = 1 << (16 - bits);
+  const coarse = new Uint32Array((1 << bits) + 1);
+  for (let b = 0; b <= 1 << bits; b++) coarse[b] = starts[b * step]!;
+  return { starts: coarse, shift: 32 - bits };
 }
 
 /** Reorders each run of equal points by owner id, so placement never depends on member order. */
@@ -383,8 +406,8 @@ export class KetamaRingBuilder implements RingBuilder {
         this.slotIds[i] = entry.id;
         total += pointsOf(entry.count);
       }
-      const points = new Uint32Array(total);
-      const slots = new Uint32Array(total);
+      const points = uninitialized(total);
+      const slots = uninitialized(total);
       let k = 0;
       for (let i = 0; i < n; i++) {
         const entry = entries[i]!;
@@ -392,8 +415,9 @@ export class KetamaRingBuilder implements RingBuilder {
         slots.fill(i, k, k + written);
         k += written;
       }
-      sortPoints(points, slots, this.slotIds);
-      ring = new KetamaRing(members.slice(), points, slots);
+      const sorted = sortPoints(points, slots, this.slotIds);
+      const index = sorted.starts && indexFromStarts(sorted.starts, total);
+      ring = new KetamaRing(members.slice(), sorted.points, sorted.slots, undefined, index);
     }
     this.last = ring;
     this.lastEntries = entries;
@@ -439,8 +463,8 @@ export class KetamaRingBuilder implements RingBuilder {
     // The arriving points, sorted, and where each goes in the old ring.
     let arriving = 0;
     for (const i of arrivals) arriving += pointsOf(entries[i]!.count);
-    const addPoints = new Uint32Array(arriving);
-    const addSlots = new Uint32Array(arriving);
+    let addPoints: Uint32Array = new Uint32Array(arriving);
+    let addSlots: Uint32Array = new Uint32Array(arriving);
     let a = 0;
     for (const i of arrivals) {
       const entry = entries[i]!;
@@ -448,7 +472,9 @@ export class KetamaRingBuilder implements RingBuilder {
       addSlots.fill(entry.slot, a, a + written);
       a += written;
     }
-    sortPoints(addPoints, addSlots, slotIds);
+    const sorted = sortPoints(addPoints, addSlots, slotIds);
+    addPoints = sorted.points;
+    addSlots = sorted.slots;
     const insertAt = new Int32Array(arriving);
     for (let k = 0; k < arriving; k++) {
       const p = addPoints[k]!;

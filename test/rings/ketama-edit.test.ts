@@ -30,7 +30,29 @@ const probes = [
   ...Array.from({ length: 3000 }, (_, i) => Math.imul(i + 1, 2654435761) >>> 0),
 ];
 
+/** First index with points[i] >= key, wrapping to 0: a plain binary search of the whole ring. */
+function plainLocate(points: Uint32Array, key: number): number {
+  let low = 0;
+  let high = points.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if (points[mid]! < key) low = mid + 1;
+    else high = mid;
+  }
+  return low === points.length ? 0 : low;
+}
+
 function assertSameRing(actual: HashRing, expected: HashRing, context: string): void {
+  // Both rings' bucket indexes (edited, or from the sort) find what a plain search finds.
+  for (const ring of [actual, expected] as KetamaRing[]) {
+    for (const key of probes) assert.equal(ring.locate(0, key), plainLocate(ring.points, key), `key ${key}`);
+    for (let p = 0; p < ring.size; p += 61) {
+      const v = ring.points[p]!;
+      for (const key of [v, (v + 1) >>> 0, (v - 1) >>> 0]) {
+        assert.equal(ring.locate(0, key), plainLocate(ring.points, key), `key ${key}, ${context}`);
+      }
+    }
+  }
   assert.deepEqual(positionValues(actual), positionValues(expected), `points, ${context}`);
   assert.deepEqual(ownerIds(actual), ownerIds(expected), `owners, ${context}`);
   const owner = (ring: HashRing, key: number) => ring.members[ring.memberAt(ring.locate(0, key))]!.id;
