@@ -417,81 +417,98 @@ export function md5Words(data: string, out: Uint32Array, offset = 0): void {
 
 /**
  * Writes `value` in decimal after the `rest` tail bytes of a lane, for a message whose prefix has
- * `prefixLength` bytes, and pads it. Returns the lane's blocks.
+ * `prefixLength` bytes; pads the lane again when the digit count changes. Returns the lane's
+ * blocks; `lastWord`/`lastShift` locate its last digit.
  */
 function setNumber(lane: number, value: number, rest: number, prefixLength: number): number {
   let digits = 1;
   for (let t = 10; value >= t; t *= 10) digits++;
-  laneDigits[lane] = digits;
-  const blocks = pad(lane, rest + digits, prefixLength + digits);
-  laneBlocks[lane] = blocks;
+  if (digits !== laneDigits[lane]) {
+    laneDigits[lane] = digits;
+    laneBlocks[lane] = pad(lane, rest + digits, prefixLength + digits);
+  }
   const b = lane << 7;
   let v = value;
-  for (let k = rest + digits - 1; k >= rest; k--) {
+  const last = rest + digits - 1;
+  for (let k = last; k >= rest; k--) {
     const q = Math.floor(v / 10);
     bytes[b + k] = 0x30 + v - 10 * q;
     v = q;
   }
-  pack(lane, rest >> 2, ((rest + digits - 1) >> 2) + 1);
-  return blocks;
-}
-
-/**
- * Adds 2 to a lane's decimal number (`value` is the old one), counting up its digit bytes in
- * place; a new digit ("98" + 2) re-lays the lane out. Returns the lane's blocks.
- */
-function addTwo(lane: number, value: number, rest: number, prefixLength: number): number {
-  const b = (lane << 7) + rest;
-  const last = b + laneDigits[lane]! - 1;
-  let k = last;
-  let c = bytes[k]! + 2;
-  while (c > 0x39) {
-    bytes[k] = c - 10;
-    if (--k < b) return setNumber(lane, value + 2, rest, prefixLength);
-    c = bytes[k]! + 1;
-  }
-  bytes[k] = c;
-  const from = (k - (lane << 7)) >> 2;
-  const to = ((last - (lane << 7)) >> 2) + 1;
-  pack(lane, from, to);
+  pack(lane, rest >> 2, (last >> 2) + 1);
+  lastWord = (lane << 5) + (last >> 2);
+  lastShift = (last & 3) << 3;
   return laneBlocks[lane]!;
 }
+let lastWord = 0;
+let lastShift = 0;
 
 /**
  * MD5 of `prefix + i` (i in decimal) for i = 0 .. count - 1, as 4 little-endian uint32 words
  * each, written to `out` from `offset` in order. The prefix is encoded and its whole blocks
- * hashed once; digests go two at a time, lane 0 the even numbers and lane 1 the odd ones.
+ * hashed once; digests go two at a time, lane 0 the even numbers and lane 1 the odd ones. Between
+ * carries a lane's number grows by 2 in its last digit's word alone.
  */
 export function md5Numbered(prefix: string, count: number, out: Uint32Array, offset = 0): void {
   const rest = absorb(prefix);
   const length = absorbed;
-  // Lane 0 starts at "0", lane 1 at "1": one padded tail, copied.
-  bytes[rest] = 0x30;
-  let blocks0 = pad(0, rest + 1, length + 1);
-  let blocks1 = blocks0;
-  laneDigits[0] = 1;
-  laneDigits[1] = 1;
-  laneBlocks[0] = blocks0;
-  laneBlocks[1] = blocks0;
-  bytes.copyWithin(128, 0, 128);
-  words.copyWithin(32, 0, 32);
-  bytes[128 + rest] = 0x31;
-  pack(1, rest >> 2, (rest >> 2) + 1);
+  const m0 = midstate[0]!;
+  const m1 = midstate[1]!;
+  const m2 = midstate[2]!;
+  const m3 = midstate[3]!;
+  bytes.copyWithin(128, 0, rest);
+  laneDigits.fill(0);
+  let blocks0 = 1;
+  let blocks1 = 1;
+  let word0 = 0;
+  let shift0 = 0;
+  let word1 = 0;
+  let shift1 = 0;
+  // Pairs since the last carry: the last digits go 0/1, 2/3, ... 8/9, then both carry.
+  let step = 5;
   for (let i = 0; i < count; i += 2) {
-    if (i > 0) {
-      blocks0 = addTwo(0, i - 2, rest, length);
-      blocks1 = addTwo(1, i - 1, rest, length);
+    if (step === 5) {
+      blocks0 = setNumber(0, i, rest, length);
+      word0 = lastWord;
+      shift0 = lastShift;
+      blocks1 = setNumber(1, i + 1, rest, length);
+      word1 = lastWord;
+      shift1 = lastShift;
+      step = 1;
+    } else {
+      words[word0]! += 2 << shift0;
+      words[word1]! += 2 << shift1;
+      step++;
     }
-    resetState();
+    state[0] = m0;
+    state[1] = m1;
+    state[2] = m2;
+    state[3] = m3;
+    state[4] = m0;
+    state[5] = m1;
+    state[6] = m2;
+    state[7] = m3;
     compress2(state, words, 0, 32);
     // An odd count's last pair hashes one number too many: lane 1's digest is dropped.
-    const odd = i + 1 < count;
+    const both = i + 1 < count;
     const o = offset + 4 * i;
-    if (blocks0 === 1) for (let k = 0; k < 4; k++) out[o + k] = state[k]!;
-    if (blocks1 === 1 && odd) for (let k = 0; k < 4; k++) out[o + 4 + k] = state[4 + k]!;
-    if (blocks0 === 1 && blocks1 === 1) continue;
-    compress2(state, words, 16, 48);
-    if (blocks0 === 2) for (let k = 0; k < 4; k++) out[o + k] = state[k]!;
-    if (blocks1 === 2 && odd) for (let k = 0; k < 4; k++) out[o + 4 + k] = state[4 + k]!;
+    if (blocks0 === 2 || blocks1 === 2) {
+      if (blocks0 === 1) for (let k = 0; k < 4; k++) out[o + k] = state[k]!;
+      if (blocks1 === 1 && both) for (let k = 0; k < 4; k++) out[o + 4 + k] = state[4 + k]!;
+      compress2(state, words, 16, 48);
+      if (blocks0 === 2) for (let k = 0; k < 4; k++) out[o + k] = state[k]!;
+      if (blocks1 === 2 && both) for (let k = 0; k < 4; k++) out[o + 4 + k] = state[4 + k]!;
+      continue;
+    }
+    out[o] = state[0]!;
+    out[o + 1] = state[1]!;
+    out[o + 2] = state[2]!;
+    out[o + 3] = state[3]!;
+    if (both) {
+      out[o + 4] = state[4]!;
+      out[o + 5] = state[5]!;
+      out[o + 6] = state[6]!;
+      out[o + 7] = state[7]!;
+    }
   }
 }
