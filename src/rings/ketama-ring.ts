@@ -436,7 +436,7 @@ export class KetamaRingBuilder implements RingBuilder {
     departures: readonly Departure[],
     arrivals: readonly number[],
     entries: readonly CachedMember[],
-  ): KetamaRing {
+  ): KetamaRing | undefined {
     const slotIds = this.slotIds;
     const oldPoints = last.points;
     const { slots: oldSlots, index: oldIndex } = last.internals;
@@ -458,6 +458,8 @@ export class KetamaRingBuilder implements RingBuilder {
         }
       }
     }
+    // Every leaving point is in the last ring; if not, the ring is rebuilt rather than trusted.
+    if (r !== leaving) return undefined;
     removed.sort();
 
     // The arriving points, sorted, and where each goes in the old ring.

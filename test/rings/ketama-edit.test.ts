@@ -62,15 +62,16 @@ function assertSameRing(actual: HashRing, expected: HashRing, context: string): 
   for (let p = 0; p < actual.size; p += 97) assert.equal(owners[p], actual.memberAt(p));
 }
 
-/** A ketama builder that counts the builds that edited the last ring. */
+/** A ketama builder that counts the builds that edited the last ring (not fell back to a full build). */
 function countingBuilder(): { build: (m: readonly RingMember[]) => HashRing; edits: () => number } {
   const builder = createRingBuilder('ketama');
   const inner = builder as unknown as { edit: (...args: unknown[]) => unknown };
   const edit = inner.edit.bind(builder);
   let edits = 0;
   inner.edit = (...args) => {
-    edits++;
-    return edit(...args);
+    const ring = edit(...args);
+    if (ring !== undefined) edits++;
+    return ring;
   };
   return { build: (m) => builder.build(m), edits: () => edits };
 }
