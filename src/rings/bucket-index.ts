@@ -16,14 +16,20 @@ export interface BucketIndex {
 /** Largest bucket count: 2^16 starts, 256 KiB, for rings of 65,536 positions or more. */
 const MAX_BITS = 16;
 
+/** Bucket bits for `n` positions: the largest b <= 16 with 2^b <= n, at least 1. */
+export function bucketBits(n: number): number {
+  let bits = 1;
+  while (bits < MAX_BITS && 2 ** (bits + 1) <= n) bits++;
+  return bits;
+}
+
 /**
  * Builds the index for `sorted` (ascending). About one bucket per position, at most 2^16, so the
  * index never takes more memory than the positions themselves.
  */
 export function buildBucketIndex(sorted: Uint32Array): BucketIndex {
   const n = sorted.length;
-  let bits = 1;
-  while (bits < MAX_BITS && 2 ** (bits + 1) <= n) bits++;
+  const bits = bucketBits(n);
   const buckets = 2 ** bits;
   const shift = 32 - bits;
   const starts = new Uint32Array(buckets + 1);

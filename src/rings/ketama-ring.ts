@@ -1,19 +1,9 @@
-import { type BucketIndex, buildBucketIndex } from './bucket-index';
+import { type BucketIndex, bucketBits, buildBucketIndex } from './bucket-index';
 import { compareUtf8 } from './compare-ids';
 import { crc32String } from './crc32';
-import { md5Words } from './md5';
+import { md5Numbered } from './md5';
 import { checkMembers, KETAMA_POINT_BUDGET } from './ring-options';
 import type { HashRing, RingBuilder, RingMember } from './types';
-
-// A member index fits in 21 bits, so (point * 2^21 + index) is exact in a float64 and one
-// numeric typed-array sort orders the points.
-const INDEX_SPAN = 0x200000;
-
-/** The points of one member: `count` requested, 4 per MD5 digest, in digest order. */
-interface MemberPoints {
-  readonly count: number;
-  readonly points: Uint32Array;
-}
 
 /** Number of ketama points requested for a weight: round(w × vnodes), at least 1. */
 export function ketamaPointCount(weight: number, vnodes: number): number {
@@ -31,10 +21,16 @@ export function ketamaMemberPoints(id: string, count: number): Uint32Array {
 
 /** {@link ketamaMemberPoints} in digest order: a build sorts all points together anyway. */
 function unsortedMemberPoints(id: string, count: number): Uint32Array {
-  const digests = Math.ceil(count / 4);
-  const points = new Uint32Array(digests * 4);
-  for (let i = 0; i < digests; i++) md5Words(`${id}+${i}`, points, i * 4);
+  const points = new Uint32Array(pointsOf(count));
+  md5Numbered(`${id}+`, points.length >> 2, points);
   return points;
+}
+
+/** Writes a member's points in digest order to `out` from `offset`; returns how many. */
+function writeMemberPoints(id: string, count: number, out: Uint32Array, offset: number): number {
+  const n = pointsOf(count);
+  md5Numbered(`${id}+`, n >> 2, out, offset);
+  return n;
 }
 
 /** Points a member really gets for a requested count: whole digests of 4. */
@@ -84,20 +80,61 @@ export function ketamaPointCounts(
   }
 }
 
-/** A built ketama ring: sorted uint32 points and the member index owning each. */
+/**
+ * A built ketama ring: sorted uint32 points and the member owning each.
+ *
+ * A builder numbers members by stable owner slots, so that a rebuild keeps the unchanged
+ * points' owners as they are; `slotMembers` maps a slot to its index in `members`.
+ */
 export class KetamaRing implements HashRing {
   readonly algorithm = 'ketama' as const;
   readonly size: number;
   private readonly index: BucketIndex;
+  /** Owner slot of each point. */
+  private readonly slots: Uint32Array;
+  /** Member index of each slot. */
+  private readonly slotMembers: Uint32Array;
+  private memberIndexes: Uint32Array | undefined;
 
+  /**
+   * @param members the members, in build order
+   * @param points sorted points; ties ordered by member id (UTF-8 byte order)
+   * @param owners the owner of each point: a member index, or a slot when `slotMembers` is given
+   * @param slotMembers member index of each owner slot (default: owners are member indexes)
+   * @param index a bucket index of `points`, when the caller has one (default: built here)
+   */
   constructor(
     readonly members: readonly RingMember[],
-    /** Sorted points; ties ordered by member id (UTF-8 byte order). */
     readonly points: Uint32Array,
-    readonly owners: Uint32Array,
+    owners: Uint32Array,
+    slotMembers?: Uint32Array,
+    index?: BucketIndex,
   ) {
     this.size = points.length;
-    this.index = buildBucketIndex(points);
+    this.slots = owners;
+    if (slotMembers === undefined) {
+      this.slotMembers = new Uint32Array(members.length);
+      for (let i = 0; i < members.length; i++) this.slotMembers[i] = i;
+      this.memberIndexes = owners;
+    } else {
+      this.slotMembers = slotMembers;
+    }
+    this.index = index ?? buildBucketIndex(points);
+  }
+
+  /** The member index owning each point (computed on first use: inspection, not routing). */
+  get owners(): Uint32Array {
+    if (this.memberIndexes === undefined) {
+      const owners = new Uint32Array(this.size);
+      for (let p = 0; p < this.size; p++) owners[p] = this.slotMembers[this.slots[p]!]!;
+      this.memberIndexes = owners;
+    }
+    return this.memberIndexes;
+  }
+
+  /** @internal Owner slots and their bucket index, for the next incremental build. */
+  get internals(): { readonly slots: Uint32Array; readonly index: BucketIndex } {
+    return { slots: this.slots, index: this.index };
   }
 
   /** First point >= lo, wrapping to 0 (Go `Get32`). `hi` is ignored: the key space is 32-bit. */
@@ -127,59 +164,59 @@ export class KetamaRing implements HashRing {
   }
 
   memberAt(position: number): number {
-    return this.owners[position]!;
+    return this.slotMembers[this.slots[position]!]!;
   }
-}
-
-/** Sorts (point, owner) pairs by point, then by owner id for equal points. */
-function sortPoints(
-  lists: readonly Uint32Array[],
-  listOwners: readonly number[],
-  members: readonly RingMember[],
-): { points: Uint32Array; owners: Uint32Array } {
-  let total = 0;
-  for (const l of lists) total += l.length;
-  let points = new Uint32Array(total);
-  let owners = new Uint32Array(total);
-  let k = 0;
-  for (let j = 0; j < lists.length; j++) {
-    const l = lists[j]!;
-    points.set(l, k);
-    owners.fill(listOwners[j]!, k, k + l.length);
-    k += l.length;
-  }
-  if (total >= RADIX_THRESHOLD) {
-    // Two stable 16-bit counting passes: O(n), several times faster than a comparison sort here.
-    const tmpPoints = new Uint32Array(total);
-    const tmpOwners = new Uint32Array(total);
-    radixPass(points, owners, tmpPoints, tmpOwners, 0);
-    radixPass(tmpPoints, tmpOwners, points, owners, 16);
-  } else {
-    const packed = new Float64Array(total);
-    for (let i = 0; i < total; i++) packed[i] = points[i]! * INDEX_SPAN + owners[i]!;
-    packed.sort();
-    points = new Uint32Array(total);
-    owners = new Uint32Array(total);
-    for (let i = 0; i < total; i++) {
-      const v = packed[i]!;
-      const owner = v % INDEX_SPAN;
-      points[i] = (v - owner) / INDEX_SPAN;
-      owners[i] = owner;
-    }
-  }
-  breakTiesById(points, owners, members);
-  return { points, owners };
 }
 
 const RADIX_THRESHOLD = 8192;
 const radixCounts = new Uint32Array(65537);
 
+/** Sorted (point, slot) pairs, and for a radix sort the start of each top-16-bit bucket. */
+interface SortedPoints {
+  readonly points: Uint32Array;
+  readonly slots: Uint32Array;
+  readonly starts?: Uint32Array;
+}
+
+/**
+ * Sorts (point, slot) pairs by point, then by the slot's id for equal points. Large inputs: two
+ * stable 16-bit counting passes, O(n), several times faster than a comparison sort; the second
+ * pass's bucket starts are the ring's bucket index. Small ones sort in place: a float64 sort of
+ * point × 8192 + input index (exact: 2^45 < 2^53).
+ */
+function sortPoints(points: Uint32Array, slots: Uint32Array, slotIds: readonly string[]): SortedPoints {
+  const total = points.length;
+  if (total >= RADIX_THRESHOLD) {
+    const tmpPoints = uninitialized(total);
+    const tmpSlots = uninitialized(total);
+    radixPass(points, slots, tmpPoints, tmpSlots, 0);
+    radixPass(tmpPoints, tmpSlots, points, slots, 16);
+    const starts = new Uint32Array(65537);
+    // After the pass each count is its bucket's end: the next bucket's start.
+    starts.set(radixCounts.subarray(0, 65536), 1);
+    breakTiesById(points, slots, slotIds);
+    return { points, slots, starts };
+  }
+  const packed = new Float64Array(total);
+  for (let i = 0; i < total; i++) packed[i] = points[i]! * RADIX_THRESHOLD + i;
+  packed.sort();
+  const from = slots.slice();
+  for (let i = 0; i < total; i++) {
+    const v = packed[i]!;
+    const j = v % RADIX_THRESHOLD;
+    points[i] = (v - j) / RADIX_THRESHOLD;
+    slots[i] = from[j]!;
+  }
+  breakTiesById(points, slots, slotIds);
+  return { points, slots };
+}
+
 /** One stable counting-sort pass on 16 bits of the points, from (src*) into (dst*). */
 function radixPass(
   srcPoints: Uint32Array,
-  srcOwners: Uint32Array,
+  srcSlots: Uint32Array,
   dstPoints: Uint32Array,
-  dstOwners: Uint32Array,
+  dstSlots: Uint32Array,
   shift: number,
 ): void {
   const counts = radixCounts;
@@ -191,47 +228,102 @@ function radixPass(
     const p = srcPoints[i]!;
     const at = counts[(p >>> shift) & 0xffff]!++;
     dstPoints[at] = p;
-    dstOwners[at] = srcOwners[i]!;
+    dstSlots[at] = srcSlots[i]!;
   }
 }
 
+/** The bucket index of `points` from its top-16-bit bucket starts: every 2^(16-bits)-th start. */
+function indexFromStarts(starts: Uint32Array, n: number): BucketIndex {
+  const bits = bucketBits(n);
+  if (bits === 16) return { starts, shift: 16 };
+  const step = 1 << (16 - bits);
+  const coarse = new Uint32Array((1 << bits) + 1);
+  for (let b = 0; b <= 1 << bits; b++) coarse[b] = starts[b * step]!;
+  return { starts: coarse, shift: 32 - bits };
+}
+
 /** Reorders each run of equal points by owner id, so placement never depends on member order. */
-function breakTiesById(points: Uint32Array, owners: Uint32Array, members: readonly RingMember[]): void {
+function breakTiesById(points: Uint32Array, slots: Uint32Array, slotIds: readonly string[]): void {
   const n = points.length;
   let i = 0;
   while (i < n) {
     let j = i + 1;
     while (j < n && points[j] === points[i]) j++;
     if (j - i > 1) {
-      const run = Array.from(owners.subarray(i, j)).sort((a, b) =>
-        compareUtf8(members[a]!.id, members[b]!.id),
-      );
-      owners.set(run, i);
+      const run = Array.from(slots.subarray(i, j)).sort((a, b) => compareUtf8(slotIds[a]!, slotIds[b]!));
+      slots.set(run, i);
     }
     i = j;
   }
 }
 
-/** A member's points in the builder's cache, with the build that last used them. */
-interface CachedPoints extends MemberPoints {
-  /** The build that last listed this member with this count. */
-  build: number;
-  /** Its index in that build's member list. */
-  index: number;
+/** First position in `points` (sorted) whose point is >= p, starting from its bucket. */
+function lowerBound(points: Uint32Array, index: BucketIndex, p: number): number {
+  const b = p >>> index.shift;
+  let low = index.starts[b]!;
+  let high = index.starts[b + 1]!;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if (points[mid]! < p) low = mid + 1;
+    else high = mid;
+  }
+  return low;
+}
+
+/** Copies `src[from, to)` to `dst` at `at`: short runs element by element, long ones by memcpy. */
+function copyRun(src: Uint32Array, from: number, to: number, dst: Uint32Array, at: number): void {
+  if (to - from < 64) {
+    for (let k = from; k < to; k++) dst[at++] = src[k]!;
+  } else {
+    dst.set(src.subarray(from, to), at);
+  }
 }
 
 /**
- * Builds ketama rings, keeping each member's points (keyed by id and point count) and the last
- * ring. A build that changes few members filters the last ring and merges in the changed
- * members' points: O(ring size) plus the changed members' digests, no full sort.
+ * A Uint32Array without zero-filling, for arrays the caller writes in full. Measured (10,000
+ * members, one replaced): the zeroed pair of 2.5 MB arrays cost about 1 ms more, mostly fresh pages.
+ */
+function uninitialized(length: number): Uint32Array {
+  if (length < 1024) return new Uint32Array(length);
+  const bytes = Buffer.allocUnsafe(length * 4);
+  return new Uint32Array(bytes.buffer, bytes.byteOffset, length);
+}
+
+/** A member in the builder's cache. */
+interface CachedMember {
+  readonly id: string;
+  /** Points requested (its points are recomputed when it leaves: 16 digests, about 2 µs). */
+  count: number;
+  /** Owner slot: stable while the member stays, so its points keep their owner value. */
+  slot: number;
+  /** The build that last listed this member. */
+  build: number;
+}
+
+/** A member whose points leave the ring: its id, slot and old point count. */
+interface Departure {
+  readonly id: string;
+  readonly slot: number;
+  readonly count: number;
+}
+
+/**
+ * Builds ketama rings, keeping each member's point count and owner slot, and the last ring.
+ * A build that changes few members edits the last ring: the leaving points are found through
+ * its bucket index, the new ones sorted and inserted, and the runs between copied (memcpy).
+ * Kept points keep their owner slot, so they need no per-point work.
  */
 export class KetamaRingBuilder implements RingBuilder {
   readonly algorithm = 'ketama' as const;
-  private cache = new Map<string, CachedPoints>();
+  private cache = new Map<string, CachedMember>();
   private builds = 0;
   private last: KetamaRing | undefined;
   /** The cache entries of the last ring's members, by member index. */
-  private lastEntries: CachedPoints[] = [];
+  private lastEntries: CachedMember[] = [];
+  /** Member id of each owner slot (a freed slot keeps its last id until reused). */
+  private slotIds: string[] = [];
+  /** Slots freed by earlier builds (never the current one's: the last ring still uses those). */
+  private freeSlots: number[] = [];
 
   constructor(
     private readonly vnodes: number,
@@ -246,51 +338,86 @@ export class KetamaRingBuilder implements RingBuilder {
     const pointCounts = ketamaPointCounts(weights, this.vnodes, this.budget);
     const build = ++this.builds;
     const cache = this.cache;
-    const entries: CachedPoints[] = new Array(n);
-    const changed: number[] = [];
+    const entries: CachedMember[] = new Array(n);
+    const lastEntries = this.lastEntries;
+    // Members whose points enter the ring (new, or a new count), and those whose points leave it.
+    const arrivals: number[] = [];
+    const departures: Departure[] = [];
     for (let i = 0; i < n; i++) {
       const id = members[i]!.id;
       const count = pointCounts[i]!;
-      let entry = cache.get(id);
-      if (entry === undefined || entry.count !== count) {
-        entry = { count, points: unsortedMemberPoints(id, count), build, index: i };
+      // Lists mostly keep their order: comparing with the last member at i is cheaper than
+      // hashing a fresh id string for the map.
+      const atI = lastEntries[i];
+      let entry = atI !== undefined && atI.id === id ? atI : cache.get(id);
+      if (entry === undefined) {
+        entry = { id, count, slot: -1, build };
         cache.set(id, entry);
-        changed.push(i);
+        arrivals.push(i);
       } else {
+        if (entry.count !== count) {
+          departures.push({ id, slot: entry.slot, count: entry.count });
+          entry.count = count;
+          arrivals.push(i);
+        }
         entry.build = build;
-        entry.index = i;
       }
       entries[i] = entry;
     }
-    // Old member index -> new index, or -1 when its points leave the ring (removed, or a new count).
-    const lastEntries = this.lastEntries;
-    const remap = new Int32Array(lastEntries.length);
-    let removed = 0;
+    const freed: number[] = [];
     for (let j = 0; j < lastEntries.length; j++) {
       const old = lastEntries[j]!;
-      if (old.build === build) {
-        remap[j] = old.index;
-      } else {
-        remap[j] = -1;
-        removed++;
+      if (old.build !== build) {
+        departures.push(old);
+        freed.push(old.slot);
+        // The cache holds only current members, so its memory follows the member list.
+        cache.delete(old.id);
       }
     }
-    // The cache holds only current members, so its memory follows the member list.
-    if (cache.size > n) {
-      for (const [id, entry] of cache) if (entry.build !== build) cache.delete(id);
-    }
-
     const last = this.last;
-    let ring: KetamaRing;
-    if (last && changed.length + removed <= Math.max(1, n >> 2)) {
-      ring = this.merge(last, members.slice(), remap, lastEntries, changed, entries);
-    } else {
-      const all = sortPoints(
-        entries.map((e) => e.points),
-        entries.map((_, i) => i),
-        members,
-      );
-      ring = new KetamaRing(members.slice(), all.points, all.owners);
+    const slotIds = this.slotIds;
+    let ring: KetamaRing | undefined;
+    // Few changes, and slots not much sparser than the members: edit the last ring.
+    if (
+      last &&
+      arrivals.length + departures.length <= Math.max(1, n >> 2) &&
+      slotIds.length <= 2 * n + 1024
+    ) {
+      for (const i of arrivals) {
+        const entry = entries[i]!;
+        if (entry.slot < 0) {
+          entry.slot = this.freeSlots.pop() ?? slotIds.length;
+          slotIds[entry.slot] = entry.id;
+        }
+      }
+      const slotMembers = new Uint32Array(slotIds.length);
+      for (let i = 0; i < n; i++) slotMembers[entries[i]!.slot] = i;
+      ring = this.edit(last, members.slice(), slotMembers, departures, arrivals, entries);
+      for (const slot of freed) this.freeSlots.push(slot);
+    }
+    if (ring === undefined) {
+      // Full build: slots renumbered as member indexes.
+      this.slotIds = new Array(n);
+      this.freeSlots = [];
+      let total = 0;
+      for (let i = 0; i < n; i++) {
+        const entry = entries[i]!;
+        entry.slot = i;
+        this.slotIds[i] = entry.id;
+        total += pointsOf(entry.count);
+      }
+      const points = uninitialized(total);
+      const slots = uninitialized(total);
+      let k = 0;
+      for (let i = 0; i < n; i++) {
+        const entry = entries[i]!;
+        const written = writeMemberPoints(entry.id, entry.count, points, k);
+        slots.fill(i, k, k + written);
+        k += written;
+      }
+      const sorted = sortPoints(points, slots, this.slotIds);
+      const index = sorted.starts && indexFromStarts(sorted.starts, total);
+      ring = new KetamaRing(members.slice(), sorted.points, sorted.slots, undefined, index);
     }
     this.last = ring;
     this.lastEntries = entries;
@@ -298,54 +425,138 @@ export class KetamaRingBuilder implements RingBuilder {
   }
 
   /**
-   * The last ring without the points of departed members (owners renumbered), merged with the
-   * sorted points of the changed members, in one pass over the last ring.
+   * The last ring without the departures' points and with the arrivals' points: each leaving
+   * point found by its bucket, each arriving one inserted before the first old point that sorts
+   * after it (by point, then id), the runs between copied.
    */
-  private merge(
+  private edit(
     last: KetamaRing,
     snapshot: readonly RingMember[],
-    remap: Int32Array,
-    lastEntries: readonly CachedPoints[],
-    changed: readonly number[],
-    entries: readonly CachedPoints[],
-  ): KetamaRing {
-    const added = sortPoints(
-      changed.map((i) => entries[i]!.points),
-      changed,
-      snapshot,
-    );
-    const addPoints = added.points;
-    const addOwners = added.owners;
-    const addCount = addPoints.length;
+    slotMembers: Uint32Array,
+    departures: readonly Departure[],
+    arrivals: readonly number[],
+    entries: readonly CachedMember[],
+  ): KetamaRing | undefined {
+    const slotIds = this.slotIds;
     const oldPoints = last.points;
-    const oldOwners = last.owners;
-    let kept = oldPoints.length;
-    for (let j = 0; j < remap.length; j++) if (remap[j]! < 0) kept -= lastEntries[j]!.points.length;
-    const total = kept + addCount;
-    const points = new Uint32Array(total);
-    const owners = new Uint32Array(total);
-    // One pass: the kept points in order (departed members' skipped), each added point written
-    // before the first kept point that sorts after it (equal points: by id, kept first on a tie).
-    let out = 0;
-    let b = 0;
-    for (let a = 0; a < oldOwners.length; a++) {
-      const owner = remap[oldOwners[a]!]!;
-      if (owner < 0) continue;
-      const pa = oldPoints[a]!;
-      while (b < addCount) {
-        const pb = addPoints[b]!;
-        if (pb > pa || (pb === pa && compareUtf8(snapshot[owner]!.id, snapshot[addOwners[b]!]!.id) <= 0))
-          break;
-        points[out] = pb;
-        owners[out++] = addOwners[b++]!;
+    const { slots: oldSlots, index: oldIndex } = last.internals;
+    const oldCount = oldPoints.length;
+
+    // Positions of the leaving points, ascending.
+    let leaving = 0;
+    for (const d of departures) leaving += pointsOf(d.count);
+    const removed = new Int32Array(leaving);
+    let r = 0;
+    for (const d of departures) {
+      const points = ketamaMemberPoints(d.id, d.count);
+      for (let k = 0; k < points.length; k++) {
+        const p = points[k]!;
+        // A member may own equal points: the first of them takes every position of its slot.
+        if (k > 0 && points[k - 1] === p) continue;
+        for (let at = lowerBound(oldPoints, oldIndex, p); at < oldCount && oldPoints[at] === p; at++) {
+          if (oldSlots[at] === d.slot) removed[r++] = at;
+        }
       }
-      points[out] = pa;
-      owners[out++] = owner;
     }
-    for (; b < addCount; b++) {
-      points[out] = addPoints[b]!;
-      owners[out++] = addOwners[b]!;
+    // Every leaving point is in the last ring; if not, the ring is rebuilt rather than trusted.
+    if (r !== leaving) return undefined;
+    removed.sort();
+
+    // The arriving points, sorted, and where each goes in the old ring.
+    let arriving = 0;
+    for (const i of arrivals) arriving += pointsOf(entries[i]!.count);
+    let addPoints: Uint32Array = new Uint32Array(arriving);
+    let addSlots: Uint32Array = new Uint32Array(arriving);
+    let a = 0;
+    for (const i of arrivals) {
+      const entry = entries[i]!;
+      const written = writeMemberPoints(entry.id, entry.count, addPoints, a);
+      addSlots.fill(entry.slot, a, a + written);
+      a += written;
     }
-    return new KetamaRing(snapshot, points, owners);
+    const sorted = sortPoints(addPoints, addSlots, slotIds);
+    addPoints = sorted.points;
+    addSlots = sorted.slots;
+    const insertAt = new Int32Array(arriving);
+    for (let k = 0; k < arriving; k++) {
+      const p = addPoints[k]!;
+      const id = slotIds[addSlots[k]!]!;
+      let at = lowerBound(oldPoints, oldIndex, p);
+      // Old points are ordered by id within a run of equal points; leaving ones have their true id.
+      while (at < oldCount && oldPoints[at] === p && compareUtf8(slotIds[oldSlots[at]!]!, id) <= 0) at++;
+      insertAt[k] = at;
+    }
+
+    const total = oldCount - leaving + arriving;
+    const points = uninitialized(total);
+    const slots = uninitialized(total);
+    let from = 0;
+    let out = 0;
+    let next = 0;
+    r = 0;
+    for (;;) {
+      const q = next < arriving ? insertAt[next]! : oldCount;
+      const d = r < leaving ? removed[r]! : oldCount;
+      const to = Math.min(q, d);
+      copyRun(oldPoints, from, to, points, out);
+      copyRun(oldSlots, from, to, slots, out);
+      out += to - from;
+      from = to;
+      if (next < arriving && q <= d) {
+        points[out] = addPoints[next]!;
+        slots[out++] = addSlots[next++]!;
+      } else if (r < leaving) {
+        from = d + 1;
+        r++;
+      } else {
+        break;
+      }
+    }
+    const index = this.editIndex(oldIndex, total, removed, oldPoints, addPoints);
+    return new KetamaRing(snapshot, points, slots, slotMembers, index);
+  }
+
+  /**
+   * The bucket index of the edited ring from the old one: each start moves by the points added
+   * minus the points removed in earlier buckets. Undefined (build it) when the bucket count changes.
+   */
+  private editIndex(
+    old: BucketIndex,
+    total: number,
+    removed: Int32Array,
+    oldPoints: Uint32Array,
+    added: Uint32Array,
+  ): BucketIndex | undefined {
+    const fresh = bucketBits(total);
+    if (32 - old.shift !== fresh) return undefined;
+    const shift = old.shift;
+    const oldStarts = old.starts;
+    const buckets = oldStarts.length - 1;
+    const starts = uninitialized(buckets + 1);
+    // Walk the added and removed points in value order; the buckets between two of them move by
+    // the same delta.
+    let delta = 0;
+    let b = 0;
+    let r = 0;
+    let a = 0;
+    for (;;) {
+      const pa = a < added.length ? added[a]! : -1;
+      const pr = r < removed.length ? oldPoints[removed[r]!]! : -1;
+      if (pa < 0 && pr < 0) break;
+      const takeAdded = pr < 0 || (pa >= 0 && pa <= pr);
+      // Buckets up to this point's own keep the current delta; later ones see it.
+      const end = ((takeAdded ? pa : pr) >>> shift) + 1;
+      for (; b < end; b++) starts[b] = oldStarts[b]! + delta;
+      if (takeAdded) {
+        delta++;
+        a++;
+      } else {
+        delta--;
+        r++;
+      }
+    }
+    for (; b < buckets; b++) starts[b] = oldStarts[b]! + delta;
+    starts[buckets] = total;
+    return { starts, shift };
   }
 }

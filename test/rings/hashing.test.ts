@@ -14,7 +14,7 @@ import {
   xxh64String,
 } from '../../src/rings';
 import { crc32TableBytes } from '../../src/rings/crc32';
-import { md5Words } from '../../src/rings/md5';
+import { md5Numbered, md5Words } from '../../src/rings/md5';
 
 const out = new Uint32Array(2);
 const hex = (h: Uint32Array) => h[0]!.toString(16).padStart(8, '0') + h[1]!.toString(16).padStart(8, '0');
@@ -103,9 +103,9 @@ describe('CRC-32 and MD5', () => {
     }
   });
 
-  it('md5Words equals node:crypto for every length around the one-block limit, ASCII or not', () => {
+  it('md5Words equals node:crypto for every length up to three blocks, ASCII or not', () => {
     const words = new Uint32Array(4);
-    for (let len = 0; len < 80; len++) {
+    for (let len = 0; len < 200; len++) {
       for (const s of [sampleString(len, len), `${sampleString(len, len)}ß`]) {
         md5Words(s, words);
         const d = createHash('md5').update(s, 'utf8').digest();
@@ -115,6 +115,47 @@ describe('CRC-32 and MD5', () => {
           `length ${s.length}`,
         );
       }
+    }
+  });
+});
+
+describe('md5Numbered', () => {
+  const reference = (s: string) => {
+    const d = createHash('md5').update(s, 'utf8').digest();
+    return [0, 4, 8, 12].map((o) => d.readUInt32LE(o));
+  };
+
+  it('equals node:crypto of prefix + i for every prefix length up to three blocks, ASCII or not', () => {
+    // Counts across the digit changes (9 -> 10, 99 -> 100) and odd ones (the last pair half used).
+    for (let len = 0; len < 140; len++) {
+      for (const prefix of [sampleString(len, len), `${sampleString(len >> 1, len)}é🙂\ud800`]) {
+        const count = 3 + (len % 5) * 27;
+        const words = new Uint32Array(4 * count + 4).fill(7);
+        md5Numbered(prefix, count, words, 4);
+        assert.deepEqual(Array.from(words.subarray(0, 4)), [7, 7, 7, 7], 'nothing before offset');
+        for (let i = 0; i < count; i++) {
+          assert.deepEqual(
+            Array.from(words.subarray(4 + 4 * i, 8 + 4 * i)),
+            reference(prefix + i),
+            `${len}: ${i}`,
+          );
+        }
+      }
+    }
+  });
+
+  it('equals node:crypto up to 6-digit numbers, for prefixes whose digits cross a block end', () => {
+    // 52..56 bytes + digits: the padding moves to a second block as the number grows.
+    for (const len of [0, 12, 52, 53, 54, 55, 56, 63, 64]) {
+      const prefix = sampleString(len, 3);
+      const count = 100_003;
+      const words = new Uint32Array(4 * count);
+      md5Numbered(prefix, count, words);
+      for (let i = 0; i < count; i += i < 1200 ? 1 : 997) {
+        assert.deepEqual(Array.from(words.subarray(4 * i, 4 * i + 4)), reference(prefix + i), `${len}: ${i}`);
+      }
+      const last = count - 1;
+      assert.deepEqual(Array.from(words.subarray(4 * last)), reference(prefix + last));
     }
   });
 });
