@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import * as zlib from 'node:zlib';
 import { xxh64 as referenceXxh64 } from '@node-rs/xxhash';
@@ -120,6 +123,19 @@ describe('CRC-32 and MD5', () => {
 });
 
 describe('md5Numbered', () => {
+  it('runs the code its generator prints (scripts/generate-md5-compress.mjs)', () => {
+    const root = path.join(__dirname, '..', '..');
+    const generated = execFileSync(
+      process.execPath,
+      [path.join(root, 'scripts', 'generate-md5-compress.mjs')],
+      {
+        encoding: 'utf8',
+      },
+    ).trim();
+    assert.ok(generated.split('\n').length > 250, 'the generator prints the unrolled steps');
+    assert.ok(readFileSync(path.join(root, 'src', 'rings', 'md5.ts'), 'utf8').includes(generated));
+  });
+
   const reference = (s: string) => {
     const d = createHash('md5').update(s, 'utf8').digest();
     return [0, 4, 8, 12].map((o) => d.readUInt32LE(o));
