@@ -1,6 +1,8 @@
 import * as grpc from '@grpc/grpc-js';
 import { withoutEmptyResolutionNote } from '../grpc-message';
+import { inNextLoopIteration } from '../loop-iteration';
 import { createRingBuilder } from '../rings';
+import { type RingBuildSteps, runFor } from '../rings/build-steps';
 import { capRingSizes } from '../rings/ring-options';
 import type { HashRing, RingAlgorithm, RingBuilder, RingOptions } from '../rings/types';
 import { logError, trace, traceInfo } from '../trace';
@@ -16,6 +18,22 @@ import { type RingEndpoint, RingMemberIndex } from './ring-members';
 import { ringSizeCap } from './ring-size-cap';
 
 type Endpoint = grpc.experimental.Endpoint;
+
+/**
+ * Longest piece of a ring build run in one event-loop turn. A build that needs more (ketama's
+ * first ring at 20,000 endpoints: about 100 ms, more before the JIT has compiled it) continues in
+ * later turns: a resolver push never blocks the loop for the whole build.
+ */
+const BUILD_SLICE_MS = 25;
+
+/** A ring build that continues in later turns, and the update that asked for it. */
+interface PendingBuild {
+  readonly steps: RingBuildSteps<HashRing>;
+  readonly members: readonly RingEndpoint[];
+  readonly wasEager: boolean;
+  readonly started: number;
+  slices: number;
+}
 type ChannelControlHelper = grpc.experimental.ChannelControlHelper;
 const { READY, IDLE, CONNECTING, TRANSIENT_FAILURE } = grpc.connectivityState;
 
@@ -55,6 +73,9 @@ export class ConsistentHashLoadBalancer implements grpc.experimental.LoadBalance
   private loggedCapError: string | null = null;
   /** All current endpoints' in-flight calls, for bounded load. */
   private readonly inFlight = new InFlightTotal();
+  /** A ring build spanning event-loop turns, and the latest update that arrived meanwhile. */
+  private pendingBuild: PendingBuild | null = null;
+  private queuedUpdate: Parameters<ConsistentHashLoadBalancer['updateAddressList']> | null = null;
 
   constructor(private readonly helper: ChannelControlHelper) {}
 
@@ -67,6 +88,11 @@ export class ConsistentHashLoadBalancer implements grpc.experimental.LoadBalance
     if (!(lbConfig instanceof HashPolicyConfig)) {
       trace('lb', `ignoring update with a foreign config ${lbConfig.getLoadBalancerName()}`);
       return false;
+    }
+    if (this.pendingBuild !== null) {
+      // The ring being built belongs to an earlier list: finish it, then apply the latest list.
+      this.queuedUpdate = [endpointList, lbConfig, channelOptions, resolutionNote];
+      return true;
     }
     this.destroyed = false;
     const settings = lbConfig.settings;
@@ -106,17 +132,36 @@ export class ConsistentHashLoadBalancer implements grpc.experimental.LoadBalance
     const ringChanged = ring === null || this.ringStale || this.memberIndex.differsFromCommitted(members);
     if (ringChanged) {
       const started = performance.now();
+      const ringMembers = members.map((m) => ({ id: m.hashKey, weight: m.weight }));
+      const builder = this.builder!;
+      let built: HashRing | undefined;
       try {
-        ring = this.builder!.build(members.map((m) => ({ id: m.hashKey, weight: m.weight })));
+        const steps = builder.buildSteps?.(ringMembers);
+        built = steps === undefined ? builder.build(ringMembers) : runFor(steps, BUILD_SLICE_MS);
+        if (built === undefined) {
+          // A long build (ketama's first ring of a large fleet): the rest in later turns.
+          this.startPendingBuild({ steps: steps!, members, wasEager, started, slices: 1 });
+          return true;
+        }
       } catch (e) {
         return this.buildFailed(settings.algorithm, members.length, (e as Error).message);
       }
-      traceInfo(
-        'lb',
-        `ring built: ${ring.algorithm}, ${members.length} endpoints, ${ring.size} positions, ${(performance.now() - started).toFixed(2)} ms`,
-      );
+      ring = built;
+      this.traceRingBuilt(ring, members.length, started, 1);
     }
+    this.applyUpdate(members, ring!, ringChanged, wasEager);
+    return true;
+  }
 
+  /** The rest of an update once its ring is known: children, then the picker. */
+  private applyUpdate(
+    members: readonly RingEndpoint[],
+    ring: HashRing,
+    ringChanged: boolean,
+    wasEager: boolean,
+  ): void {
+    const settings = this.settings!;
+    const channelOptions = this.channelOptions;
     const update = ++this.updateNumber;
     this.updatesPaused = true;
     const next: ChildEntry[] = new Array(members.length);
@@ -161,7 +206,7 @@ export class ConsistentHashLoadBalancer implements grpc.experimental.LoadBalance
       this.cache = new KeyPositionCache();
     }
     // Our builders keep the members in the order given, so this is usually `next` itself.
-    this.ringChildren = this.childrenInRingOrder(ring!, members, next);
+    this.ringChildren = this.childrenInRingOrder(ring, members, next);
 
     if (settings.connect === 'eager') {
       // Only the new children, unless eager was just switched on: O(changes), not O(N).
@@ -169,7 +214,54 @@ export class ConsistentHashLoadBalancer implements grpc.experimental.LoadBalance
     }
     this.updatesPaused = false;
     this.updateAggregateState();
-    return true;
+  }
+
+  /**
+   * Runs the rest of a ring build in slices of {@link BUILD_SLICE_MS}, one per event-loop
+   * iteration, so that calls and I/O are served between them. The last good ring keeps serving;
+   * without one, calls queue. Updates that arrive meanwhile wait for it (the latest one only).
+   */
+  private startPendingBuild(build: PendingBuild): void {
+    this.pendingBuild = build;
+    if (this.ring === null) this.updateState(CONNECTING, new grpc.experimental.QueuePicker(this), null);
+    inNextLoopIteration(() => this.continuePendingBuild(build));
+  }
+
+  private continuePendingBuild(build: PendingBuild): void {
+    if (this.pendingBuild !== build) return; // destroyed
+    let ring: HashRing | undefined;
+    try {
+      ring = runFor(build.steps, BUILD_SLICE_MS);
+    } catch (e) {
+      this.pendingBuild = null;
+      this.buildFailed(this.settings!.algorithm, build.members.length, (e as Error).message);
+      this.applyQueuedUpdate();
+      return;
+    }
+    build.slices++;
+    if (ring === undefined) {
+      inNextLoopIteration(() => this.continuePendingBuild(build));
+      return;
+    }
+    this.pendingBuild = null;
+    this.traceRingBuilt(ring, build.members.length, build.started, build.slices);
+    this.applyUpdate(build.members, ring, true, build.wasEager);
+    this.applyQueuedUpdate();
+  }
+
+  /** Applies the latest update that arrived during a pending build. */
+  private applyQueuedUpdate(): void {
+    const queued = this.queuedUpdate;
+    this.queuedUpdate = null;
+    if (queued !== null && !this.destroyed) this.updateAddressList(...queued);
+  }
+
+  private traceRingBuilt(ring: HashRing, endpoints: number, started: number, slices: number): void {
+    const turns = slices > 1 ? ` in ${slices} event-loop turns` : '';
+    traceInfo(
+      'lb',
+      `ring built: ${ring.algorithm}, ${endpoints} endpoints, ${ring.size} positions, ${(performance.now() - started).toFixed(2)} ms${turns}`,
+    );
   }
 
   exitIdle(): void {
@@ -185,6 +277,12 @@ export class ConsistentHashLoadBalancer implements grpc.experimental.LoadBalance
 
   destroy(): void {
     this.destroyed = true;
+    if (this.pendingBuild !== null) {
+      // A build left unfinished leaves its builder's caches half-updated: start afresh if revived.
+      this.pendingBuild = null;
+      this.builder = null;
+    }
+    this.queuedUpdate = null;
     for (const child of this.children.values()) child.shutdown();
     this.children.clear();
     this.clearRing();

@@ -37,6 +37,7 @@ export function buildRing(
   return createRingBuilder(algorithm, options).build(members);
 }
 
+export { type RingBuildSteps, runFor, runToEnd } from './build-steps';
 export { compareUtf8 } from './compare-ids';
 export { crc32String } from './crc32';
 export { KetamaRing, ketamaMemberPoints, ketamaPointCount, ketamaPointCounts } from './ketama-ring';

@@ -1,3 +1,5 @@
+import type { RingBuildSteps } from './build-steps';
+
 /** The ring algorithms this package implements. */
 export type RingAlgorithm = 'ketama' | 'ring_hash' | 'maglev' | 'rendezvous';
 
@@ -55,4 +57,10 @@ export interface RingBuilder {
   readonly algorithm: RingAlgorithm;
   /** Builds a ring; throws a RangeError naming the problem for an empty, duplicate or badly weighted member list. */
   build(members: readonly RingMember[]): HashRing;
+  /**
+   * The same build as {@link build}, in slices ({@link RingBuildSteps}), for builders whose large
+   * builds take long (ketama's first ring of 20,000 members: about 100 ms). Each step is short;
+   * the caller runs the steps across event-loop turns and must run them to the end.
+   */
+  buildSteps?(members: readonly RingMember[]): RingBuildSteps<HashRing>;
 }

@@ -1,10 +1,10 @@
 import * as grpc from '@grpc/grpc-js';
 import { agentToString } from '../../consul/agent';
 import { ConsulHttpClient, ConsulHttpError, describeConsulError } from '../../consul/http-client';
+import { nextLoopIteration } from '../../loop-iteration';
 import { trace } from '../../trace';
 import type { LifecycleSchedule, RegistryAnswer, ResolverAdapter } from '../shared/adapter';
 import { LifecycleResolver } from '../shared/lifecycle';
-import { nextLoopIteration } from '../shared/loop-iteration';
 import { ResolverError } from '../shared/resolver-error';
 import {
   CONSUL_INITIAL_BACKOFF_OPTION,

@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { type DiscoveredEndpoint, sameEndpointList } from '../../endpoint';
-import { inNextLoopIteration } from './loop-iteration';
+import { inNextLoopIteration } from '../../loop-iteration';
 
 /**
  * The attributes of every resolver update: one frozen object. Attribute values become subchannel
