@@ -25,16 +25,18 @@ export function maglevPermutation(id: string, tableSize: number): Permutation {
 const SKEW_FOR_QUEUE = 4;
 
 /**
- * Envoy's weighted Maglev fill. Members are visited in id order; in iteration t a member of
- * normalised weight w claims its next free preferred slot when t × w >= its target, whose
- * target then grows by the largest normalised weight. Equal weights give the paper's fill.
+ * Envoy's weighted Maglev fill. Members (ranks) are visited in id order with their offsets and
+ * skips; in iteration t a member of normalised weight w claims its next free preferred slot when
+ * t × w >= its target, whose target then grows by the largest normalised weight. Equal weights
+ * give the paper's fill. Returns each slot's rank.
  */
 export function fillMaglevTable(
-  permutations: readonly Permutation[],
+  offsets: Uint32Array,
+  skips: Uint32Array,
   weights: Float64Array,
   tableSize: number,
 ): Uint32Array {
-  const n = permutations.length;
+  const n = offsets.length;
   let sum = 0;
   for (const w of weights) sum += w;
   const normalized = new Float64Array(n);
@@ -43,38 +45,33 @@ export function fillMaglevTable(
     normalized[i] = weights[i]! / sum;
     if (normalized[i]! > maxWeight) maxWeight = normalized[i]!;
   }
-  const table = new Uint32Array(tableSize);
-  const taken = new Uint8Array(tableSize);
-  const next = new Float64Array(n);
-  const target = new Float64Array(n);
-  /** Claims member i's next free preferred slot. */
-  const claim = (i: number): void => {
-    target[i]! += maxWeight;
-    const { offset, skip } = permutations[i]!;
-    // (offset + skip × next) mod M, advanced incrementally: c += skip (mod M).
-    let c = (offset + ((skip * next[i]!) % tableSize)) % tableSize;
-    while (taken[c] === 1) {
-      next[i]!++;
-      c += skip;
-      if (c >= tableSize) c -= tableSize;
-    }
-    taken[c] = 1;
-    table[c] = i;
-    next[i]!++;
-  };
   let minWeight = maxWeight;
   for (let i = 0; i < n; i++) if (normalized[i]! < minWeight) minWeight = normalized[i]!;
+  const table = new Uint32Array(tableSize);
+  const taken = new Uint8Array(tableSize);
+  // Each member's next preferred slot, (offset + skip × probes) mod M, advanced by skip per probe.
+  const position = Uint32Array.from(offsets);
+  const target = new Float64Array(n);
   if (maxWeight <= SKEW_FOR_QUEUE * minWeight) {
     // Near-equal weights: nearly every member claims in every iteration; a plain scan is cheapest.
     let filled = 0;
-    for (let iteration = 1; filled < tableSize; iteration++) {
-      for (let i = 0; i < n && filled < tableSize; i++) {
+    for (let iteration = 1; ; iteration++) {
+      for (let i = 0; i < n; i++) {
         if (iteration * normalized[i]! < target[i]!) continue;
-        claim(i);
-        filled++;
+        target[i]! += maxWeight;
+        const skip = skips[i]!;
+        let c = position[i]!;
+        while (taken[c] === 1) {
+          c += skip;
+          if (c >= tableSize) c -= tableSize;
+        }
+        taken[c] = 1;
+        table[c] = i;
+        c += skip;
+        position[i] = c >= tableSize ? c - tableSize : c;
+        if (++filled === tableSize) return table;
       }
     }
-    return table;
   }
   // Skewed weights: a scan visits every member in every iteration, but light members claim in few
   // of them (M × max/mean visits: seconds for one heavy member among 10,000 light ones). The same
@@ -83,24 +80,20 @@ export function fillMaglevTable(
   const due = new Float64Array(n).fill(1);
   const heap = new Int32Array(n);
   for (let i = 0; i < n; i++) heap[i] = i;
-  const before = (a: number, b: number) => due[a]! < due[b]! || (due[a] === due[b] && a < b);
-  const siftDown = (from: number): void => {
-    let at = from;
-    const item = heap[at]!;
-    for (;;) {
-      let child = 2 * at + 1;
-      if (child >= n) break;
-      if (child + 1 < n && before(heap[child + 1]!, heap[child]!)) child++;
-      if (!before(heap[child]!, item)) break;
-      heap[at] = heap[child]!;
-      at = child;
-    }
-    heap[at] = item;
-  };
   for (let filled = 0; filled < tableSize; filled++) {
     const i = heap[0]!;
     const iteration = due[i]!;
-    claim(i);
+    target[i]! += maxWeight;
+    const skip = skips[i]!;
+    let c = position[i]!;
+    while (taken[c] === 1) {
+      c += skip;
+      if (c >= tableSize) c -= tableSize;
+    }
+    taken[c] = 1;
+    table[c] = i;
+    c += skip;
+    position[i] = c >= tableSize ? c - tableSize : c;
     // The first later iteration t with t × w >= target, exactly as the scan's test decides it.
     const w = normalized[i]!;
     let t = Math.ceil(target[i]! / w);
@@ -114,9 +107,32 @@ export function fillMaglevTable(
       while (t * w < target[i]!) t++;
     }
     due[i] = t;
-    siftDown(0);
+    siftDown(heap, due, n);
   }
   return table;
+}
+
+/** Moves the heap's root down to its place; the heap orders members by (due iteration, rank). */
+function siftDown(heap: Int32Array, due: Float64Array, n: number): void {
+  let at = 0;
+  const item = heap[0]!;
+  const itemDue = due[item]!;
+  for (;;) {
+    let child = 2 * at + 1;
+    if (child >= n) break;
+    let c = heap[child]!;
+    if (child + 1 < n) {
+      const d = heap[child + 1]!;
+      if (due[d]! < due[c]! || (due[d] === due[c] && d < c)) {
+        child++;
+        c = d;
+      }
+    }
+    if (!(due[c]! < itemDue || (due[c] === itemDue && c < item))) break;
+    heap[at] = c;
+    at = child;
+  }
+  heap[at] = item;
 }
 
 /** A built Maglev lookup table: slot i is owned by member `owners[i]`; a position is a slot. */
@@ -160,30 +176,43 @@ export class MaglevTable implements HashRing {
   }
 }
 
-/** Builds Maglev tables, caching each member's offset/skip. Members are filled in id order (Envoy sorts by key). */
+/**
+ * Builds Maglev tables, caching each member's offset/skip in a record per id kept between builds.
+ * Members are filled in id order (Envoy sorts by key).
+ */
 export class MaglevTableBuilder implements RingBuilder {
   readonly algorithm = 'maglev' as const;
-  private readonly idOrder = new IdOrder();
-  private cache = new Map<string, Permutation>();
+  private readonly idOrder = new IdOrder<Permutation>();
 
   constructor(private readonly tableSize: number) {}
 
+  /** The current members' records by id (their permutations). */
+  get cache(): ReadonlyMap<string, unknown> {
+    return this.idOrder.cache;
+  }
+
   build(members: readonly RingMember[]): MaglevTable {
-    const memberWeights = checkMembers(members);
+    // Duplicate ids are rejected by the id order.
+    const memberWeights = checkMembers(members, false);
     const snapshot = members.slice();
     const byId = this.idOrder.order(snapshot);
-    const nextCache = new Map<string, Permutation>();
-    const permutations: Permutation[] = new Array(byId.length);
-    const weights = new Float64Array(byId.length);
-    for (let r = 0; r < byId.length; r++) {
-      const id = snapshot[byId[r]!]!.id;
-      const p = this.cache.get(id) ?? maglevPermutation(id, this.tableSize);
-      nextCache.set(id, p);
-      permutations[r] = p;
+    const records = this.idOrder.sortedRecords;
+    const n = byId.length;
+    const offsets = new Uint32Array(n);
+    const skips = new Uint32Array(n);
+    const weights = new Float64Array(n);
+    for (let r = 0; r < n; r++) {
+      const record = records[r]!;
+      let p = record.data;
+      if (p === undefined) {
+        p = maglevPermutation(record.id, this.tableSize);
+        record.data = p;
+      }
+      offsets[r] = p.offset;
+      skips[r] = p.skip;
       weights[r] = memberWeights[byId[r]!]!;
     }
-    this.cache = nextCache;
-    const table = fillMaglevTable(permutations, weights, this.tableSize);
+    const table = fillMaglevTable(offsets, skips, weights, this.tableSize);
     // The fill numbers members by rank in id order; map back to the caller's order.
     for (let i = 0; i < table.length; i++) table[i] = byId[table[i]!]!;
     return new MaglevTable(snapshot, table);

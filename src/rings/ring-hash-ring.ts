@@ -4,13 +4,6 @@ import { checkMembers } from './ring-options';
 import type { HashRing, RingBuilder, RingMember } from './types';
 import { xxh64String } from './xxhash64';
 
-/** One member's entry hashes XXH64("<id>_<i>"), computed up to `count`, grown on demand. */
-interface EntryHashes {
-  count: number;
-  hi: Uint32Array;
-  lo: Uint32Array;
-}
-
 const hashOut = new Uint32Array(2);
 
 /**
@@ -143,52 +136,55 @@ export class RingHashRing implements HashRing {
 
 /**
  * Builds gRPC ring_hash rings. Members are sorted by id (the hash key) first, as grpc-go does,
- * so the ring does not depend on resolver order. Each hash key's entry hashes are cached.
+ * so the ring does not depend on resolver order. Each hash key's entry hashes are cached in a
+ * record per id kept between builds.
  */
 export class RingHashRingBuilder implements RingBuilder {
   readonly algorithm = 'ring_hash' as const;
-  private readonly idOrder = new IdOrder();
-  private cache = new Map<string, EntryHashes>();
+  /** Per id: its entry hashes XXH64("<id>_<i>") as hi, lo pairs, computed as far as needed. */
+  private readonly idOrder = new IdOrder<number[]>();
 
   constructor(
     private readonly minRingSize: number,
     private readonly maxRingSize: number,
   ) {}
 
+  /** The current members' records by id (their entry hashes). */
+  get cache(): ReadonlyMap<string, unknown> {
+    return this.idOrder.cache;
+  }
+
   build(members: readonly RingMember[]): RingHashRing {
-    const memberWeights = checkMembers(members);
+    // Duplicate ids are rejected by the id order.
+    const memberWeights = checkMembers(members, false);
     const snapshot = members.slice();
     // Placement order: by hash key, as grpc-go sorts; owners still index the caller's order.
     const byId = this.idOrder.order(snapshot);
-    const weights = new Float64Array(byId.length);
-    for (let r = 0; r < byId.length; r++) weights[r] = memberWeights[byId[r]!]!;
+    const records = this.idOrder.sortedRecords;
+    const n = byId.length;
+    const weights = new Float64Array(n);
+    for (let r = 0; r < n; r++) weights[r] = memberWeights[byId[r]!]!;
     const counts = ringHashEntryCounts(weights, this.minRingSize, this.maxRingSize);
-
-    const nextCache = new Map<string, EntryHashes>();
     let total = 0;
-    const entries: EntryHashes[] = new Array(byId.length);
-    for (let r = 0; r < byId.length; r++) {
-      const id = snapshot[byId[r]!]!.id;
-      const e = this.entryHashes(id, counts[r]!);
-      nextCache.set(id, e);
-      entries[r] = e;
-      total += counts[r]!;
-    }
-    // The cache holds only current members, so its memory follows the member list.
-    this.cache = nextCache;
+    for (let r = 0; r < n; r++) total += counts[r]!;
 
     const hi = new Uint32Array(total);
     const lo = new Uint32Array(total);
     const rank = new Uint32Array(total);
     let k = 0;
-    for (let r = 0; r < byId.length; r++) {
-      const e = entries[r]!;
+    for (let r = 0; r < n; r++) {
       const c = counts[r]!;
-      // An element loop: a member has few entries (none or one past ~4096 members), and two
-      // subarray views per member cost more than the copy.
+      // Past ~4096 members most have no entry: their hashes are not needed.
+      if (c === 0) continue;
+      const record = records[r]!;
+      let hashes = record.data;
+      if (hashes === undefined || hashes.length < 2 * c) {
+        hashes = entryHashes(record.id, hashes ?? [], c);
+        record.data = hashes;
+      }
       for (let i = 0; i < c; i++, k++) {
-        hi[k] = e.hi[i]!;
-        lo[k] = e.lo[i]!;
+        hi[k] = hashes[2 * i]!;
+        lo[k] = hashes[2 * i + 1]!;
         rank[k] = r;
       }
     }
@@ -206,23 +202,13 @@ export class RingHashRingBuilder implements RingBuilder {
     }
     return new RingHashRing(snapshot, sHi, sLo, owners);
   }
+}
 
-  private entryHashes(id: string, count: number): EntryHashes {
-    let e = this.cache.get(id);
-    if (e !== undefined && e.count >= count) return e;
-    const from = e?.count ?? 0;
-    const hi = new Uint32Array(count);
-    const lo = new Uint32Array(count);
-    if (e) {
-      hi.set(e.hi.subarray(0, from));
-      lo.set(e.lo.subarray(0, from));
-    }
-    for (let i = from; i < count; i++) {
-      xxh64String(`${id}_${i}`, 0, hashOut);
-      hi[i] = hashOut[0]!;
-      lo[i] = hashOut[1]!;
-    }
-    e = { count, hi, lo };
-    return e;
+/** `hashes` (hi, lo pairs of XXH64("<id>_<i>")) extended to `count` entries, in place. */
+function entryHashes(id: string, hashes: number[], count: number): number[] {
+  for (let i = hashes.length >> 1; i < count; i++) {
+    xxh64String(`${id}_${i}`, 0, hashOut);
+    hashes.push(hashOut[0]!, hashOut[1]!);
   }
+  return hashes;
 }
