@@ -77,6 +77,23 @@ describe('maglev fill', () => {
     );
   });
 
+  it('fills the default table exactly as the scan does with thousands of members (its last free slots picked from a list)', () => {
+    const m = 65537;
+    const n = 2000;
+    const permutations = Array.from({ length: n }, (_, i) =>
+      maglevPermutation(`10.${i >> 8}.${i & 255}.1:80`, m),
+    );
+    // Equal weights, near-equal ones (the scan), and one heavy member (the queue).
+    const equal = new Float64Array(n).fill(1);
+    const near = Float64Array.from({ length: n }, (_, i) => 1 + (i % 4));
+    const skewed = new Float64Array(300).fill(1);
+    skewed[7] = 50;
+    assert.deepEqual(fill(permutations, equal, m), scanFill(permutations, equal, m));
+    assert.deepEqual(fill(permutations, near, m), scanFill(permutations, near, m));
+    const few = permutations.slice(0, 300);
+    assert.deepEqual(fill(few, skewed, m), scanFill(few, skewed, m));
+  });
+
   it('one heavy member among 5,000 light ones fills the default table with the queue (the scan made 3 × 10^8 visits)', () => {
     const n = 5000;
     const weights = new Float64Array(n).fill(0.001);
