@@ -45,8 +45,8 @@ function fill(
   weights: Float64Array,
   m: number,
 ): Uint32Array {
-  const offsets = Uint32Array.from(permutations, (p) => p.offset);
-  const skips = Uint32Array.from(permutations, (p) => p.skip);
+  const offsets = Int32Array.from(permutations, (p) => p.offset);
+  const skips = Int32Array.from(permutations, (p) => p.skip);
   return fillMaglevTable(offsets, skips, weights, m);
 }
 
