@@ -51,32 +51,49 @@ export function ringHashEntryCounts(
   return counts;
 }
 
-// An entry index fits in 21 bits for rings up to 2^21 entries, so (high half × 2^21 + index) is
-// exact in a float64 and one native numeric sort orders the entries by their high halves.
-const PACKED_INDEX_SPAN = 0x200000;
+/** Entries per bucket above which {@link sortEntries} sorts a bucket with a comparator, not by insertion. */
+const BUCKET_INSERTION_LIMIT = 32;
 
 /**
- * Entry indexes sorted by (hash, rank): by the high half with one native sort of packed keys, then
- * each (rare) run of equal high halves by low half and rank. A comparator sort of every entry costs
- * several times more.
+ * Entry indexes sorted by (hash, rank). Entry hashes are uniform, so a counting pass over the top
+ * bits of the high half (about one entry per bucket, at most 2^20 buckets) and an insertion sort
+ * of each bucket order them in O(n): a quarter of a native sort's time at 4096 entries. A bucket
+ * holding more than a few entries (equal or crafted hashes) is sorted with a comparator.
  */
 export function sortEntries(hi: Uint32Array, lo: Uint32Array, rank: Uint32Array): Uint32Array {
   const total = hi.length;
   const order = new Uint32Array(total);
-  const byHashThenRank = (a: number, b: number) => hi[a]! - hi[b]! || lo[a]! - lo[b]! || rank[a]! - rank[b]!;
-  if (total > PACKED_INDEX_SPAN) {
-    for (let i = 0; i < total; i++) order[i] = i;
-    return order.sort(byHashThenRank);
-  }
-  const packed = new Float64Array(total);
-  for (let i = 0; i < total; i++) packed[i] = hi[i]! * PACKED_INDEX_SPAN + i;
-  packed.sort();
-  for (let i = 0; i < total; i++) order[i] = packed[i]! % PACKED_INDEX_SPAN;
-  for (let i = 0; i < total; ) {
-    let j = i + 1;
-    while (j < total && hi[order[j]!] === hi[order[i]!]) j++;
-    if (j - i > 1) order.subarray(i, j).sort(byHashThenRank);
-    i = j;
+  if (total === 0) return order;
+  const bits = Math.min(20, 32 - Math.clz32(total - 1)) || 1;
+  const shift = 32 - bits;
+  // starts[b] = the first place of bucket b once the counts are summed.
+  const starts = new Uint32Array((1 << bits) + 1);
+  for (let i = 0; i < total; i++) starts[(hi[i]! >>> shift) + 1]!++;
+  for (let b = 1; b < starts.length; b++) starts[b]! += starts[b - 1]!;
+  const next = starts.slice(0, starts.length - 1);
+  for (let i = 0; i < total; i++) order[next[hi[i]! >>> shift]!++] = i;
+  for (let b = 0; b + 1 < starts.length; b++) {
+    const from = starts[b]!;
+    const to = starts[b + 1]!;
+    if (to - from < 2) continue;
+    if (to - from > BUCKET_INSERTION_LIMIT) {
+      order.subarray(from, to).sort((x, y) => hi[x]! - hi[y]! || lo[x]! - lo[y]! || rank[x]! - rank[y]!);
+      continue;
+    }
+    for (let k = from + 1; k < to; k++) {
+      const v = order[k]!;
+      const h = hi[v]!;
+      const l = lo[v]!;
+      const r = rank[v]!;
+      let j = k;
+      for (; j > from; j--) {
+        const u = order[j - 1]!;
+        const uh = hi[u]!;
+        if (uh < h || (uh === h && (lo[u]! < l || (lo[u] === l && rank[u]! <= r)))) break;
+        order[j] = u;
+      }
+      order[j] = v;
+    }
   }
   return order;
 }

@@ -110,6 +110,39 @@ describe('maglev fill', () => {
 });
 
 describe('ring_hash entry sort', () => {
+  it('orders uniform hashes (one bucket each, by insertion) and clustered ones (a crowded bucket) as a comparator sort does', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.tuple(
+            fc.oneof(fc.nat(0xffffffff), fc.constantFrom(0, 1, 0x12345678, 0xffffffff), fc.nat(0xfff)),
+            fc.oneof(fc.nat(0xffffffff), fc.constantFrom(0, 5)),
+            fc.nat(3),
+          ),
+          { maxLength: 3000, size: 'max' },
+        ),
+        (entries) => {
+          const hi = Uint32Array.from(entries.map((e) => e[0]));
+          const lo = Uint32Array.from(entries.map((e) => e[1]));
+          const rank = Uint32Array.from(entries.map((e) => e[2]));
+          const expected = entries
+            .map((_, i) => i)
+            .sort((a, b) => hi[a]! - hi[b]! || lo[a]! - lo[b]! || rank[a]! - rank[b]!);
+          const sorted = [...sortEntries(hi, lo, rank)];
+          assert.deepEqual(
+            sorted.map((i) => [hi[i], lo[i], rank[i]]),
+            expected.map((i) => [hi[i], lo[i], rank[i]]),
+          );
+          assert.deepEqual(
+            [...sorted].sort((a, b) => a - b),
+            expected.map((_, i) => i),
+          );
+        },
+      ),
+      { seed: 11, numRuns: 100 },
+    );
+  });
+
   it('orders by (high half, low half, rank) as a comparator sort does, ties on the high half included', () => {
     fc.assert(
       fc.property(
