@@ -30,6 +30,7 @@ export class IdOrder<T = undefined> {
   private sorted: IdRecord<T>[] = [];
   /** The last build's records by member index. */
   private listed: IdRecord<T>[] = [];
+  private ranks = new Int32Array(0);
 
   /** The current members' records by id; its size is the member count. */
   get cache(): ReadonlyMap<string, IdRecord<T>> {
@@ -78,18 +79,28 @@ export class IdOrder<T = undefined> {
       listed[i] = record;
     }
     const previous = this.sorted;
+    const out = new Uint32Array(n);
+    const previousRanks = new Int32Array(n).fill(-1);
     let sorted: IdRecord<T>[];
     if (fresh.length > n >> 2) {
       for (const r of previous) if (r.stamp !== stamp) records.delete(r.id);
       sorted = sortById(listed, records);
+      for (let r = 0; r < n; r++) out[r] = sorted[r]!.index;
     } else {
-      sorted = mergeFresh(previous, fresh, stamp, records, n);
+      sorted = mergeFresh(previous, fresh, stamp, records, out, previousRanks);
     }
     this.sorted = sorted;
     this.listed = listed;
-    const out = new Uint32Array(n);
-    for (let r = 0; r < n; r++) out[r] = sorted[r]!.index;
+    this.ranks = previousRanks;
     return out;
+  }
+
+  /**
+   * For each rank of the last {@link order}, the member's rank in the order before it, or -1 for
+   * a new id (and for every id after an order with many new ids): builders carry per-rank data.
+   */
+  get previousRanks(): Int32Array {
+    return this.ranks;
   }
 }
 
@@ -112,14 +123,16 @@ function sortById<T>(listed: IdRecord<T>[], records: Map<string, IdRecord<T>>): 
 
 /**
  * The last order without departed records (deleted from `records`), with the fresh records merged
- * in: each fresh id's place among the last ids is found by binary search.
+ * in: each fresh id's place among the last ids is found by binary search. Writes each rank's
+ * member index to `out` and its last rank (kept records) to `previousRanks`.
  */
 function mergeFresh<T>(
   previous: readonly IdRecord<T>[],
   fresh: IdRecord<T>[],
   stamp: number,
   records: Map<string, IdRecord<T>>,
-  n: number,
+  out: Uint32Array,
+  previousRanks: Int32Array,
 ): IdRecord<T>[] {
   fresh.sort((a, b) => compareUtf8(a.id, b.id));
   const at = new Uint32Array(fresh.length);
@@ -134,15 +147,26 @@ function mergeFresh<T>(
     }
     at[f] = low;
   }
-  const sorted: IdRecord<T>[] = new Array(n);
-  let out = 0;
+  const sorted: IdRecord<T>[] = new Array(out.length);
+  let r = 0;
   let f = 0;
   for (let j = 0; j < previous.length; j++) {
-    while (f < fresh.length && at[f] === j) sorted[out++] = fresh[f++]!;
-    const r = previous[j]!;
-    if (r.stamp === stamp) sorted[out++] = r;
-    else records.delete(r.id);
+    while (f < fresh.length && at[f] === j) {
+      out[r] = fresh[f]!.index;
+      sorted[r++] = fresh[f++]!;
+    }
+    const record = previous[j]!;
+    if (record.stamp === stamp) {
+      out[r] = record.index;
+      previousRanks[r] = j;
+      sorted[r++] = record;
+    } else {
+      records.delete(record.id);
+    }
   }
-  while (f < fresh.length) sorted[out++] = fresh[f++]!;
+  for (; f < fresh.length; f++) {
+    out[r] = fresh[f]!.index;
+    sorted[r++] = fresh[f]!;
+  }
   return sorted;
 }

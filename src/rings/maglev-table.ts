@@ -250,6 +250,9 @@ export class MaglevTable implements HashRing {
 export class MaglevTableBuilder implements RingBuilder {
   readonly algorithm = 'maglev' as const;
   private readonly idOrder = new IdOrder<Permutation>();
+  /** The last build's offsets and skips by rank: kept members' are copied, not looked up. */
+  private lastOffsets = new Int32Array(0);
+  private lastSkips = new Int32Array(0);
 
   constructor(private readonly tableSize: number) {}
 
@@ -263,22 +266,33 @@ export class MaglevTableBuilder implements RingBuilder {
     const memberWeights = checkMembers(members, false);
     const snapshot = members.slice();
     const byId = this.idOrder.order(snapshot);
+    const previousRanks = this.idOrder.previousRanks;
     const records = this.idOrder.sortedRecords;
     const n = byId.length;
     const offsets = new Int32Array(n);
     const skips = new Int32Array(n);
     const weights = new Float64Array(n);
+    const lastOffsets = this.lastOffsets;
+    const lastSkips = this.lastSkips;
     for (let r = 0; r < n; r++) {
-      const record = records[r]!;
-      let p = record.data;
-      if (p === undefined) {
-        p = maglevPermutation(record.id, this.tableSize);
-        record.data = p;
+      const last = previousRanks[r]!;
+      if (last >= 0) {
+        offsets[r] = lastOffsets[last]!;
+        skips[r] = lastSkips[last]!;
+      } else {
+        const record = records[r]!;
+        let p = record.data;
+        if (p === undefined) {
+          p = maglevPermutation(record.id, this.tableSize);
+          record.data = p;
+        }
+        offsets[r] = p.offset;
+        skips[r] = p.skip;
       }
-      offsets[r] = p.offset;
-      skips[r] = p.skip;
       weights[r] = memberWeights[byId[r]!]!;
     }
+    this.lastOffsets = offsets;
+    this.lastSkips = skips;
     // The fill visits members by rank in id order; slots name them in the caller's order.
     return new MaglevTable(snapshot, fillMaglevTable(offsets, skips, weights, this.tableSize, byId));
   }

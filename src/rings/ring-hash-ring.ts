@@ -160,6 +160,13 @@ export class RingHashRingBuilder implements RingBuilder {
   readonly algorithm = 'ring_hash' as const;
   /** Per id: its entry hashes XXH64("<id>_<i>") as hi, lo pairs, computed as far as needed. */
   private readonly idOrder = new IdOrder<number[]>();
+  /**
+   * The last build's first entry hash by rank (`lastHave` 1 when known): past ~4096 members most
+   * have one entry or none, and a kept member's is copied instead of read from its record.
+   */
+  private lastHi = new Uint32Array(0);
+  private lastLo = new Uint32Array(0);
+  private lastHave = new Uint8Array(0);
 
   constructor(
     private readonly minRingSize: number,
@@ -177,6 +184,7 @@ export class RingHashRingBuilder implements RingBuilder {
     const snapshot = members.slice();
     // Placement order: by hash key, as grpc-go sorts; owners still index the caller's order.
     const byId = this.idOrder.order(snapshot);
+    const previousRanks = this.idOrder.previousRanks;
     const records = this.idOrder.sortedRecords;
     const n = byId.length;
     const weights = new Float64Array(n);
@@ -188,10 +196,27 @@ export class RingHashRingBuilder implements RingBuilder {
     const hi = new Uint32Array(total);
     const lo = new Uint32Array(total);
     const rank = new Uint32Array(total);
+    const firstHi = new Uint32Array(n);
+    const firstLo = new Uint32Array(n);
+    const have = new Uint8Array(n);
+    const lastHi = this.lastHi;
+    const lastLo = this.lastLo;
+    const lastHave = this.lastHave;
     let k = 0;
     for (let r = 0; r < n; r++) {
       const c = counts[r]!;
-      // Past ~4096 members most have no entry: their hashes are not needed.
+      const last = previousRanks[r]!;
+      if (last >= 0 && lastHave[last] === 1) {
+        firstHi[r] = lastHi[last]!;
+        firstLo[r] = lastLo[last]!;
+        have[r] = 1;
+        if (c === 1) {
+          hi[k] = firstHi[r]!;
+          lo[k] = firstLo[r]!;
+          rank[k++] = r;
+          continue;
+        }
+      }
       if (c === 0) continue;
       const record = records[r]!;
       let hashes = record.data;
@@ -204,7 +229,13 @@ export class RingHashRingBuilder implements RingBuilder {
         lo[k] = hashes[2 * i + 1]!;
         rank[k] = r;
       }
+      firstHi[r] = hashes[0]!;
+      firstLo[r] = hashes[1]!;
+      have[r] = 1;
     }
+    this.lastHi = firstHi;
+    this.lastLo = firstLo;
+    this.lastHave = have;
     // Sort an index permutation by (hash, hash key): equal hashes (never seen in practice) are
     // ordered by id so the ring stays independent of member order.
     const order = sortEntries(hi, lo, rank);

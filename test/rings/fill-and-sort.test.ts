@@ -139,7 +139,7 @@ describe('ring_hash entry sort', () => {
           );
         },
       ),
-      { seed: 11, numRuns: 100 },
+      { seed: 11, numRuns: 100, endOnFailure: true },
     );
   });
 
