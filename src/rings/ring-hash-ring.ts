@@ -4,13 +4,6 @@ import { checkMembers } from './ring-options';
 import type { HashRing, RingBuilder, RingMember } from './types';
 import { xxh64String } from './xxhash64';
 
-/** One member's entry hashes XXH64("<id>_<i>"), computed up to `count`, grown on demand. */
-interface EntryHashes {
-  count: number;
-  hi: Uint32Array;
-  lo: Uint32Array;
-}
-
 const hashOut = new Uint32Array(2);
 
 /**
@@ -58,32 +51,49 @@ export function ringHashEntryCounts(
   return counts;
 }
 
-// An entry index fits in 21 bits for rings up to 2^21 entries, so (high half × 2^21 + index) is
-// exact in a float64 and one native numeric sort orders the entries by their high halves.
-const PACKED_INDEX_SPAN = 0x200000;
+/** Entries per bucket above which {@link sortEntries} sorts a bucket with a comparator, not by insertion. */
+const BUCKET_INSERTION_LIMIT = 32;
 
 /**
- * Entry indexes sorted by (hash, rank): by the high half with one native sort of packed keys, then
- * each (rare) run of equal high halves by low half and rank. A comparator sort of every entry costs
- * several times more.
+ * Entry indexes sorted by (hash, rank). Entry hashes are uniform, so a counting pass over the top
+ * bits of the high half (about one entry per bucket, at most 2^20 buckets) and an insertion sort
+ * of each bucket order them in O(n): a quarter of a native sort's time at 4096 entries. A bucket
+ * holding more than a few entries (equal or crafted hashes) is sorted with a comparator.
  */
 export function sortEntries(hi: Uint32Array, lo: Uint32Array, rank: Uint32Array): Uint32Array {
   const total = hi.length;
   const order = new Uint32Array(total);
-  const byHashThenRank = (a: number, b: number) => hi[a]! - hi[b]! || lo[a]! - lo[b]! || rank[a]! - rank[b]!;
-  if (total > PACKED_INDEX_SPAN) {
-    for (let i = 0; i < total; i++) order[i] = i;
-    return order.sort(byHashThenRank);
-  }
-  const packed = new Float64Array(total);
-  for (let i = 0; i < total; i++) packed[i] = hi[i]! * PACKED_INDEX_SPAN + i;
-  packed.sort();
-  for (let i = 0; i < total; i++) order[i] = packed[i]! % PACKED_INDEX_SPAN;
-  for (let i = 0; i < total; ) {
-    let j = i + 1;
-    while (j < total && hi[order[j]!] === hi[order[i]!]) j++;
-    if (j - i > 1) order.subarray(i, j).sort(byHashThenRank);
-    i = j;
+  if (total === 0) return order;
+  const bits = Math.min(20, 32 - Math.clz32(total - 1)) || 1;
+  const shift = 32 - bits;
+  // starts[b] = the first place of bucket b once the counts are summed.
+  const starts = new Uint32Array((1 << bits) + 1);
+  for (let i = 0; i < total; i++) starts[(hi[i]! >>> shift) + 1]!++;
+  for (let b = 1; b < starts.length; b++) starts[b]! += starts[b - 1]!;
+  const next = starts.slice(0, starts.length - 1);
+  for (let i = 0; i < total; i++) order[next[hi[i]! >>> shift]!++] = i;
+  for (let b = 0; b + 1 < starts.length; b++) {
+    const from = starts[b]!;
+    const to = starts[b + 1]!;
+    if (to - from < 2) continue;
+    if (to - from > BUCKET_INSERTION_LIMIT) {
+      order.subarray(from, to).sort((x, y) => hi[x]! - hi[y]! || lo[x]! - lo[y]! || rank[x]! - rank[y]!);
+      continue;
+    }
+    for (let k = from + 1; k < to; k++) {
+      const v = order[k]!;
+      const h = hi[v]!;
+      const l = lo[v]!;
+      const r = rank[v]!;
+      let j = k;
+      for (; j > from; j--) {
+        const u = order[j - 1]!;
+        const uh = hi[u]!;
+        if (uh < h || (uh === h && (lo[u]! < l || (lo[u] === l && rank[u]! <= r)))) break;
+        order[j] = u;
+      }
+      order[j] = v;
+    }
   }
   return order;
 }
@@ -143,55 +153,89 @@ export class RingHashRing implements HashRing {
 
 /**
  * Builds gRPC ring_hash rings. Members are sorted by id (the hash key) first, as grpc-go does,
- * so the ring does not depend on resolver order. Each hash key's entry hashes are cached.
+ * so the ring does not depend on resolver order. Each hash key's entry hashes are cached in a
+ * record per id kept between builds.
  */
 export class RingHashRingBuilder implements RingBuilder {
   readonly algorithm = 'ring_hash' as const;
-  private readonly idOrder = new IdOrder();
-  private cache = new Map<string, EntryHashes>();
+  /** Per id: its entry hashes XXH64("<id>_<i>") as hi, lo pairs, computed as far as needed. */
+  private readonly idOrder = new IdOrder<number[]>();
+  /**
+   * The last build's first entry hash by rank (`lastHave` 1 when known): past ~4096 members most
+   * have one entry or none, and a kept member's is copied instead of read from its record.
+   */
+  private lastHi = new Uint32Array(0);
+  private lastLo = new Uint32Array(0);
+  private lastHave = new Uint8Array(0);
 
   constructor(
     private readonly minRingSize: number,
     private readonly maxRingSize: number,
   ) {}
 
+  /** The current members' records by id (their entry hashes). */
+  get cache(): ReadonlyMap<string, unknown> {
+    return this.idOrder.cache;
+  }
+
   build(members: readonly RingMember[]): RingHashRing {
-    const memberWeights = checkMembers(members);
+    // Duplicate ids are rejected by the id order.
+    const memberWeights = checkMembers(members, false);
     const snapshot = members.slice();
     // Placement order: by hash key, as grpc-go sorts; owners still index the caller's order.
     const byId = this.idOrder.order(snapshot);
-    const weights = new Float64Array(byId.length);
-    for (let r = 0; r < byId.length; r++) weights[r] = memberWeights[byId[r]!]!;
+    const previousRanks = this.idOrder.previousRanks;
+    const records = this.idOrder.sortedRecords;
+    const n = byId.length;
+    const weights = new Float64Array(n);
+    for (let r = 0; r < n; r++) weights[r] = memberWeights[byId[r]!]!;
     const counts = ringHashEntryCounts(weights, this.minRingSize, this.maxRingSize);
-
-    const nextCache = new Map<string, EntryHashes>();
     let total = 0;
-    const entries: EntryHashes[] = new Array(byId.length);
-    for (let r = 0; r < byId.length; r++) {
-      const id = snapshot[byId[r]!]!.id;
-      const e = this.entryHashes(id, counts[r]!);
-      nextCache.set(id, e);
-      entries[r] = e;
-      total += counts[r]!;
-    }
-    // The cache holds only current members, so its memory follows the member list.
-    this.cache = nextCache;
+    for (let r = 0; r < n; r++) total += counts[r]!;
 
     const hi = new Uint32Array(total);
     const lo = new Uint32Array(total);
     const rank = new Uint32Array(total);
+    const firstHi = new Uint32Array(n);
+    const firstLo = new Uint32Array(n);
+    const have = new Uint8Array(n);
+    const lastHi = this.lastHi;
+    const lastLo = this.lastLo;
+    const lastHave = this.lastHave;
     let k = 0;
-    for (let r = 0; r < byId.length; r++) {
-      const e = entries[r]!;
+    for (let r = 0; r < n; r++) {
       const c = counts[r]!;
-      // An element loop: a member has few entries (none or one past ~4096 members), and two
-      // subarray views per member cost more than the copy.
+      const last = previousRanks[r]!;
+      if (last >= 0 && lastHave[last] === 1) {
+        firstHi[r] = lastHi[last]!;
+        firstLo[r] = lastLo[last]!;
+        have[r] = 1;
+        if (c === 1) {
+          hi[k] = firstHi[r]!;
+          lo[k] = firstLo[r]!;
+          rank[k++] = r;
+          continue;
+        }
+      }
+      if (c === 0) continue;
+      const record = records[r]!;
+      let hashes = record.data;
+      if (hashes === undefined || hashes.length < 2 * c) {
+        hashes = entryHashes(record.id, hashes ?? [], c);
+        record.data = hashes;
+      }
       for (let i = 0; i < c; i++, k++) {
-        hi[k] = e.hi[i]!;
-        lo[k] = e.lo[i]!;
+        hi[k] = hashes[2 * i]!;
+        lo[k] = hashes[2 * i + 1]!;
         rank[k] = r;
       }
+      firstHi[r] = hashes[0]!;
+      firstLo[r] = hashes[1]!;
+      have[r] = 1;
     }
+    this.lastHi = firstHi;
+    this.lastLo = firstLo;
+    this.lastHave = have;
     // Sort an index permutation by (hash, hash key): equal hashes (never seen in practice) are
     // ordered by id so the ring stays independent of member order.
     const order = sortEntries(hi, lo, rank);
@@ -206,23 +250,13 @@ export class RingHashRingBuilder implements RingBuilder {
     }
     return new RingHashRing(snapshot, sHi, sLo, owners);
   }
+}
 
-  private entryHashes(id: string, count: number): EntryHashes {
-    let e = this.cache.get(id);
-    if (e !== undefined && e.count >= count) return e;
-    const from = e?.count ?? 0;
-    const hi = new Uint32Array(count);
-    const lo = new Uint32Array(count);
-    if (e) {
-      hi.set(e.hi.subarray(0, from));
-      lo.set(e.lo.subarray(0, from));
-    }
-    for (let i = from; i < count; i++) {
-      xxh64String(`${id}_${i}`, 0, hashOut);
-      hi[i] = hashOut[0]!;
-      lo[i] = hashOut[1]!;
-    }
-    e = { count, hi, lo };
-    return e;
+/** `hashes` (hi, lo pairs of XXH64("<id>_<i>")) extended to `count` entries, in place. */
+function entryHashes(id: string, hashes: number[], count: number): number[] {
+  for (let i = hashes.length >> 1; i < count; i++) {
+    xxh64String(`${id}_${i}`, 0, hashOut);
+    hashes.push(hashOut[0]!, hashOut[1]!);
   }
+  return hashes;
 }

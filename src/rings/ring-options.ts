@@ -100,21 +100,48 @@ export function resolveRingOptions(options: RingOptions = {}): ResolvedRingOptio
   return { vnodes, minRingSize, maxRingSize, tableSize };
 }
 
-/** Validates a member list for a build; returns each member's weight (default 1). */
-export function checkMembers(members: readonly RingMember[]): Float64Array {
+/** The RangeError for a member whose id was listed before it. */
+export function duplicateIdError(index: number, id: string): RangeError {
+  return new RangeError(`members[${index}].id is a duplicate: ${JSON.stringify(id)}`);
+}
+
+/** The first index below `end` whose id appeared before it, or -1. Ids below `end` must be strings. */
+function firstDuplicate(members: readonly RingMember[], end: number): number {
+  const seen = new Set<string>();
+  for (let i = 0; i < end; i++) {
+    const id = members[i]!.id;
+    if (seen.has(id)) return i;
+    seen.add(id);
+  }
+  return -1;
+}
+
+/**
+ * Validates a member list for a build; returns each member's weight (default 1). With
+ * `checkDuplicates` false the caller must reject duplicate ids itself, with
+ * {@link duplicateIdError} for the first one (`IdOrder` does): the list is then checked
+ * without an N-entry set, and a later error still reports an earlier duplicate first.
+ */
+export function checkMembers(members: readonly RingMember[], checkDuplicates = true): Float64Array {
   if (!Array.isArray(members) || members.length === 0) {
     throw new RangeError('members must be a non-empty list');
   }
   if (members.length > 0x1fffff) throw new RangeError(`too many members: ${members.length} (max 2097151)`);
   const weights = new Float64Array(members.length);
-  const seen = new Set<string>();
+  const seen = checkDuplicates ? new Set<string>() : undefined;
   for (let i = 0; i < members.length; i++) {
     const m = members[i]!;
-    if (typeof m?.id !== 'string') throw new RangeError(`members[${i}].id must be a string`);
-    if (seen.has(m.id)) throw new RangeError(`members[${i}].id is a duplicate: ${JSON.stringify(m.id)}`);
-    seen.add(m.id);
+    if (typeof m?.id !== 'string') {
+      throwDuplicateBefore(members, i, seen);
+      throw new RangeError(`members[${i}].id must be a string`);
+    }
+    if (seen !== undefined) {
+      if (seen.has(m.id)) throw duplicateIdError(i, m.id);
+      seen.add(m.id);
+    }
     const w = m.weight ?? 1;
     if (typeof w !== 'number' || !Number.isFinite(w) || w <= 0) {
+      throwDuplicateBefore(members, i + 1, seen);
       throw new RangeError(
         `members[${i}].weight must be a finite number > 0, got ${String(w)} (id ${JSON.stringify(m.id)})`,
       );
@@ -122,4 +149,15 @@ export function checkMembers(members: readonly RingMember[]): Float64Array {
     weights[i] = w;
   }
   return weights;
+}
+
+/** Without a set of seen ids, an error at one index reports a duplicate below `end` first. */
+function throwDuplicateBefore(
+  members: readonly RingMember[],
+  end: number,
+  seen: Set<string> | undefined,
+): void {
+  if (seen !== undefined) return;
+  const d = firstDuplicate(members, end);
+  if (d >= 0) throw duplicateIdError(d, members[d]!.id);
 }

@@ -39,6 +39,17 @@ function scanFill(
   return table;
 }
 
+/** fillMaglevTable on offset and skip arrays. */
+function fill(
+  permutations: { offset: number; skip: number }[],
+  weights: Float64Array,
+  m: number,
+): Uint32Array {
+  const offsets = Int32Array.from(permutations, (p) => p.offset);
+  const skips = Int32Array.from(permutations, (p) => p.skip);
+  return fillMaglevTable(offsets, skips, weights, m);
+}
+
 describe('maglev fill', () => {
   it('fills exactly as the scan does, for near-equal and for skewed weights', () => {
     fc.assert(
@@ -59,11 +70,28 @@ describe('maglev fill', () => {
         (raw, m) => {
           const weights = Float64Array.from(raw);
           const permutations = raw.map((_, i) => maglevPermutation(`10.0.${i}.1:80`, m));
-          assert.deepEqual(fillMaglevTable(permutations, weights, m), scanFill(permutations, weights, m));
+          assert.deepEqual(fill(permutations, weights, m), scanFill(permutations, weights, m));
         },
       ),
       { numRuns: 300 },
     );
+  });
+
+  it('fills the default table exactly as the scan does with thousands of members (its last free slots picked from a list)', () => {
+    const m = 65537;
+    const n = 2000;
+    const permutations = Array.from({ length: n }, (_, i) =>
+      maglevPermutation(`10.${i >> 8}.${i & 255}.1:80`, m),
+    );
+    // Equal weights, near-equal ones (the scan), and one heavy member (the queue).
+    const equal = new Float64Array(n).fill(1);
+    const near = Float64Array.from({ length: n }, (_, i) => 1 + (i % 4));
+    const skewed = new Float64Array(300).fill(1);
+    skewed[7] = 50;
+    assert.deepEqual(fill(permutations, equal, m), scanFill(permutations, equal, m));
+    assert.deepEqual(fill(permutations, near, m), scanFill(permutations, near, m));
+    const few = permutations.slice(0, 300);
+    assert.deepEqual(fill(few, skewed, m), scanFill(few, skewed, m));
   });
 
   it('one heavy member among 5,000 light ones fills the default table with the queue (the scan made 3 × 10^8 visits)', () => {
@@ -73,7 +101,7 @@ describe('maglev fill', () => {
     const permutations = Array.from({ length: n }, (_, i) =>
       maglevPermutation(`10.${i >> 8}.${i & 255}.1:80`, 65537),
     );
-    const table = fillMaglevTable(permutations, weights, 65537);
+    const table = fill(permutations, weights, 65537);
     let heavy = 0;
     for (const owner of table) if (owner === 0) heavy++;
     // Envoy's rule gives the heavy member all but the light members' first slots.
@@ -82,6 +110,39 @@ describe('maglev fill', () => {
 });
 
 describe('ring_hash entry sort', () => {
+  it('orders uniform hashes (one bucket each, by insertion) and clustered ones (a crowded bucket) as a comparator sort does', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.tuple(
+            fc.oneof(fc.nat(0xffffffff), fc.constantFrom(0, 1, 0x12345678, 0xffffffff), fc.nat(0xfff)),
+            fc.oneof(fc.nat(0xffffffff), fc.constantFrom(0, 5)),
+            fc.nat(3),
+          ),
+          { maxLength: 3000, size: 'max' },
+        ),
+        (entries) => {
+          const hi = Uint32Array.from(entries.map((e) => e[0]));
+          const lo = Uint32Array.from(entries.map((e) => e[1]));
+          const rank = Uint32Array.from(entries.map((e) => e[2]));
+          const expected = entries
+            .map((_, i) => i)
+            .sort((a, b) => hi[a]! - hi[b]! || lo[a]! - lo[b]! || rank[a]! - rank[b]!);
+          const sorted = [...sortEntries(hi, lo, rank)];
+          assert.deepEqual(
+            sorted.map((i) => [hi[i], lo[i], rank[i]]),
+            expected.map((i) => [hi[i], lo[i], rank[i]]),
+          );
+          assert.deepEqual(
+            [...sorted].sort((a, b) => a - b),
+            expected.map((_, i) => i),
+          );
+        },
+      ),
+      { seed: 11, numRuns: 100, endOnFailure: true },
+    );
+  });
+
   it('orders by (high half, low half, rank) as a comparator sort does, ties on the high half included', () => {
     fc.assert(
       fc.property(
