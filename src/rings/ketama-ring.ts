@@ -3,7 +3,7 @@ import { type RingBuildSteps, runToEnd } from './build-steps';
 import { compareUtf8 } from './compare-ids';
 import { crc32String } from './crc32';
 import { md5Numbered } from './md5';
-import { checkMembers, KETAMA_POINT_BUDGET } from './ring-options';
+import { checkMembers, duplicateIdError, KETAMA_POINT_BUDGET } from './ring-options';
 import type { HashRing, RingBuilder, RingMember } from './types';
 
 /** Number of ketama points requested for a weight: round(w × vnodes), at least 1. */
@@ -366,7 +366,8 @@ export class KetamaRingBuilder implements RingBuilder {
    * points (about a millisecond of MD5) and before sorting; an edit of the last ring is one step.
    */
   *buildSteps(members: readonly RingMember[]): RingBuildSteps<KetamaRing> {
-    const weights = checkMembers(members);
+    // Duplicates are found below, by their cache entry's build stamp: no N-entry set per build.
+    const weights = checkMembers(members, false);
     const n = members.length;
     // A huge weight (or vnodes × weight) is scaled into the budget, never millions of MD5 digests.
     const pointCounts = ketamaPointCounts(weights, this.vnodes, this.budget);
@@ -389,6 +390,11 @@ export class KetamaRingBuilder implements RingBuilder {
         cache.set(id, entry);
         arrivals.push(i);
       } else {
+        if (entry.build === build) {
+          // Half of this build is already in the cache: the next build starts afresh.
+          this.forget();
+          throw duplicateIdError(i, id);
+        }
         if (entry.count !== count) {
           departures.push({ id, slot: entry.slot, count: entry.count });
           entry.count = count;
@@ -459,6 +465,15 @@ export class KetamaRingBuilder implements RingBuilder {
     this.last = ring;
     this.lastEntries = entries;
     return ring;
+  }
+
+  /** Drops every member and the last ring: the next build is a full one. */
+  private forget(): void {
+    this.cache = new Map();
+    this.last = undefined;
+    this.lastEntries = [];
+    this.slotIds = [];
+    this.freeSlots = [];
   }
 
   /**

@@ -123,7 +123,7 @@ describe('incremental builds of large lists equal fresh builds', () => {
   });
 
   it('a duplicate id fails the build, and the builder then builds as a fresh one does', () => {
-    for (const algorithm of ['maglev', 'ring_hash'] as const) {
+    for (const algorithm of ['maglev', 'ring_hash', 'ketama'] as const) {
       const builder = createRingBuilder(algorithm, { tableSize: 10007 });
       const members = Array.from({ length: 2000 }, (_, i) => ({ id: `10.0.${i >> 8}.${i & 255}:80` }));
       builder.build(members);
