@@ -75,6 +75,7 @@ describe('children at scale', () => {
     const lb = new ConsistentHashLoadBalancer(helper);
     const endpoints = endpointsOf(2000);
     assert.equal(push(lb, endpoints, config({})), true);
+    await flushEvents();
     assert.equal(helper.subchannels.length, 0, 'no endpoint connected before a call needs it');
     assert.equal(helper.state, IDLE);
     const owner = await ownerOf(helper, 'user-1');

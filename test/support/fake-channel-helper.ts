@@ -1,4 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
+import { ringBuildsInProgress } from '../../src/balancer/load-balancer';
 
 const { IDLE, CONNECTING, READY } = grpc.connectivityState;
 type Listener = Parameters<grpc.experimental.SubchannelInterface['addConnectivityStateListener']>[0];
@@ -108,9 +109,15 @@ export class FakeChannelHelper implements grpc.experimental.ChannelControlHelper
   }
 }
 
-/** Waits until every pending `setImmediate`/`nextTick` callback queued so far has run. */
-export function flushEvents(turns = 3): Promise<void> {
-  let p = Promise.resolve();
-  for (let i = 0; i < turns; i++) p = p.then(() => new Promise<void>((r) => setImmediate(r)));
-  return p;
+/**
+ * Waits until every pending `setImmediate`/`nextTick` callback queued so far has run, and until no
+ * policy has a ring build running across event-loop turns (a large or slow build continues there).
+ */
+export async function flushEvents(turns = 3): Promise<void> {
+  const nextTurn = () => new Promise<void>((r) => setImmediate(r));
+  for (let i = 0; ringBuildsInProgress() > 0; i++) {
+    if (i > 10_000) throw new Error('a ring build never finished');
+    await nextTurn();
+  }
+  for (let i = 0; i < turns; i++) await nextTurn();
 }
