@@ -31,8 +31,11 @@ export {
   MAX_TABLE_SIZE,
   parseUint64Decimal,
   RING_ALGORITHMS,
+  type RingBuildSteps,
   rendezvousDraw,
   rendezvousScore,
+  runFor,
+  runToEnd,
   xxh64String,
 } from '../rings/index';
 export type { HashRing, RingAlgorithm, RingBuilder, RingMember, RingOptions } from '../rings/types';

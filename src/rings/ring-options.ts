@@ -23,7 +23,7 @@ export const MAX_TABLE_SIZE = 655373;
 /** Largest accepted ketama vnodes per unit weight; the whole ring is bounded by {@link KETAMA_POINT_BUDGET}. */
 export const MAX_VNODES = 65536;
 /**
- * Most points a ketama ring holds (2^20, about 100 ms of MD5 on a quiet core). Up to it every
+ * Most points a ketama ring holds (2^20: a full build takes about 100 ms on a quiet core). Up to it every
  * member gets round(weight × vnodes) points, so 64 vnodes at weight 1 place keys exactly as the Go
  * seed up to 16,384 members; beyond it every member's points are scaled down by one factor.
  */
