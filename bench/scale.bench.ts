@@ -21,8 +21,9 @@ import { median, printTable, type Row, writeResults } from './support/table';
 
 type Endpoint = grpc.experimental.Endpoint;
 
-/** Runs one size in a child process (see main). */
+/** Runs one size and policy in a child process (see main). */
 const SIZE_FLAG = '--size';
+const POLICY_FLAG = '--policy';
 // `npm run bench:scale -- 1000 5000` measures only those sizes (and skips the Consul section).
 const chosenSizes = process.argv
   .slice(2)
@@ -137,13 +138,16 @@ async function measurePolicy(config: object, n: number, firstListOnly = false): 
 /** First lists per policy and size: each on a fresh channel, the median reported (one is noisy). */
 const firstListRuns = (n: number, firstMs: number) => (n >= 20000 || firstMs > 2000 ? 1 : 3);
 
-/** Median ms of our ring build alone (fresh builder, the same members the policy sees). */
+/** Median ms of our ring build alone (a fresh builder, and members as the policy makes them from a first list). */
 function ringBuildMs(algorithm: RingAlgorithm, n: number): number {
-  const members = Array.from({ length: n }, (_, i) => ({
-    id: grpc.experimental.subchannelAddressToString(endpointAt(i).addresses[0]!),
-  }));
   const times: number[] = [];
   for (let r = 0; r < (n >= 10000 ? 3 : 5); r++) {
+    // Fresh id strings each time, as a first list brings them (strings already hashed and
+    // flattened by an earlier build would flatter the build).
+    const members = Array.from({ length: n }, (_, i) => ({
+      id: grpc.experimental.subchannelAddressToString(endpointAt(i).addresses[0]!),
+      weight: 1,
+    }));
     const builder = createRingBuilder(algorithm);
     const started = performance.now();
     builder.build(members);
@@ -210,28 +214,36 @@ async function consulAnswer(
   return { ms, maxDelay: delay.max / 1e6 };
 }
 
-/** Every policy at one size (run in a child process of its own). */
-async function measureSize(n: number): Promise<Row[]> {
+/** What one (size, policy) process reports: the pushes, and for our policy the ring build alone. */
+interface PolicyAtSize extends Measured {
+  build?: number;
+}
+
+/** One policy at one size (run in a child process of its own). */
+async function measurePolicyAtSize(n: number, policy: (typeof POLICIES)[number]): Promise<PolicyAtSize> {
   register();
   grpc.experimental.registerResolver(SCHEME, BenchResolver);
-  const rows: Row[] = [];
-  // Warm-up, discarded: every policy's code compiled by the JIT before anything is timed.
-  for (const policy of POLICIES) await measurePolicy(policy.config, WARM_UP_SIZE);
-  const results = new Map<string, Measured>();
-  for (const policy of POLICIES) {
-    // round_robin re-creates every child per push and recounts all children on each child's
-    // state change (O(N²)): at 10,000 a push already stalls the loop for seconds.
-    if (policy.name === 'round_robin' && n > ROUND_ROBIN_MAX_N) continue;
-    // The last policy's rings and children are garbage now: collected here, not inside our timing.
+  // Warm-up, discarded: the policy's code compiled by the JIT before anything is timed.
+  await measurePolicy(policy.config, WARM_UP_SIZE);
+  collectGarbage();
+  const measured = await measurePolicy(policy.config, n);
+  const firsts = [measured.first];
+  while (firsts.length < firstListRuns(n, measured.first)) {
+    // The last channel's ring and children are garbage now: collected here, not inside our timing.
     collectGarbage();
-    const measured = await measurePolicy(policy.config, n);
-    const firsts = [measured.first];
-    while (firsts.length < firstListRuns(n, measured.first)) {
-      collectGarbage();
-      firsts.push((await measurePolicy(policy.config, n, true)).first);
-    }
-    results.set(policy.name, { ...measured, first: median(firsts) });
+    firsts.push((await measurePolicy(policy.config, n, true)).first);
   }
+  const result: PolicyAtSize = { ...measured, first: median(firsts) };
+  if (policy.algorithm) {
+    collectGarbage();
+    result.build = ringBuildMs(policy.algorithm, n);
+  }
+  return result;
+}
+
+/** The table rows of one size, from each policy's measurement; ratios against round_robin's. */
+function rowsOf(n: number, results: ReadonlyMap<string, PolicyAtSize>): Row[] {
+  const rows: Row[] = [];
   const roundRobin = results.get('round_robin');
   for (const policy of POLICIES) {
     const m = results.get(policy.name);
@@ -247,11 +259,9 @@ async function measureSize(n: number): Promise<Row[]> {
       'same list ms': m.same,
       'max loop delay ms': m.maxDelay,
     };
-    if (policy.algorithm) {
-      collectGarbage();
-      const build = ringBuildMs(policy.algorithm, n);
-      row['ring build ms'] = build;
-      row['first / build'] = m.first / build;
+    if (m.build !== undefined) {
+      row['ring build ms'] = m.build;
+      row['first / build'] = m.first / m.build;
       if (roundRobin) {
         row['rr / ours, one changed'] = roundRobin.changed / m.changed;
         row['rr / ours, same list'] = roundRobin.same / m.same;
@@ -266,22 +276,28 @@ async function main(): Promise<void> {
   const started = performance.now();
   const rows: Row[] = [];
   for (const n of SIZES) {
-    // One process per size: a fresh heap and event loop, and no connections or timers left over
-    // from the policies measured at the previous size.
-    const child = spawnSync(
-      process.execPath,
-      ['--expose-gc', '--import', 'tsx', __filename, SIZE_FLAG, String(n)],
-      {
-        stdio: ['ignore', 'pipe', 'inherit'],
-        encoding: 'utf8',
-        timeout: 600_000,
-      },
-    );
-    const last = child.stdout.trim().split('\n').pop() ?? '';
-    if (child.status !== 0 || !last.startsWith('[')) {
-      throw new Error(`the size ${n} child failed (${child.status ?? child.signal}): ${child.stdout}`);
+    const results = new Map<string, PolicyAtSize>();
+    for (const policy of POLICIES) {
+      // round_robin re-creates every child per push and recounts all children on each child's
+      // state change (O(N²)): at 10,000 a push already stalls the loop for seconds.
+      if (policy.name === 'round_robin' && n > ROUND_ROBIN_MAX_N) continue;
+      // One process per size and policy: a fresh heap and event loop, with no connections,
+      // reconnection timers or garbage left over from another policy (round_robin and pick_first
+      // keep dialling their closed ports for a while after their channel closes).
+      const child = spawnSync(
+        process.execPath,
+        ['--expose-gc', '--import', 'tsx', __filename, SIZE_FLAG, String(n), POLICY_FLAG, policy.name],
+        { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', timeout: 600_000 },
+      );
+      const last = child.stdout.trim().split('\n').pop() ?? '';
+      if (child.status !== 0 || !last.startsWith('{')) {
+        throw new Error(
+          `the ${policy.name} child at ${n} failed (${child.status ?? child.signal}): ${child.stdout}`,
+        );
+      }
+      results.set(policy.name, JSON.parse(last) as PolicyAtSize);
     }
-    rows.push(...(JSON.parse(last) as Row[]));
+    rows.push(...rowsOf(n, results));
     console.log(`N = ${n} done (${((performance.now() - started) / 1000).toFixed(1)} s)`);
   }
   printTable('updateAddressList (ms, median of pushes) and max event-loop delay', rows);
@@ -310,9 +326,11 @@ async function main(): Promise<void> {
 }
 
 const sizeFlag = process.argv.indexOf(SIZE_FLAG);
-(sizeFlag >= 0
-  ? measureSize(Number(process.argv[sizeFlag + 1])).then((rows) => {
-      process.stdout.write(`${JSON.stringify(rows)}\n`);
+const policyFlag = process.argv.indexOf(POLICY_FLAG);
+const policyToMeasure = POLICIES.find((p) => p.name === process.argv[policyFlag + 1]);
+(sizeFlag >= 0 && policyToMeasure !== undefined
+  ? measurePolicyAtSize(Number(process.argv[sizeFlag + 1]), policyToMeasure).then((result) => {
+      process.stdout.write(`${JSON.stringify(result)}\n`);
       process.exit(0);
     })
   : main()
