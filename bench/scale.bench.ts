@@ -40,8 +40,8 @@ const POLICIES: readonly { name: string; config: object; algorithm?: RingAlgorit
   { name: 'round_robin', config: { round_robin: {} } },
   { name: 'pick_first', config: { pick_first: {} } },
 ];
-/** Pushes per measured case; fewer at the largest sizes, and fewer still for a slow policy. */
-const rounds = (n: number, firstMs: number) => (firstMs > 2000 ? 1 : firstMs > 500 ? 3 : n >= 10000 ? 5 : 9);
+/** Pushes per measured case (their median is reported); fewer for a slow policy. */
+const rounds = (firstMs: number) => (firstMs > 2000 ? 1 : firstMs > 500 ? 3 : 15);
 const CONSUL_SIZES = [10000, 20000] as const;
 /** Each size's process first runs every policy at this size, untimed. */
 const WARM_UP_SIZE = 500;
@@ -118,7 +118,7 @@ async function measurePolicy(config: object, n: number, firstListOnly = false): 
   delay.enable();
   await nextTurn();
   const first = await push(endpointList(n, 0));
-  const count = firstListOnly ? 0 : rounds(n, first);
+  const count = firstListOnly ? 0 : rounds(first);
   const changed: number[] = [];
   const same: number[] = [];
   for (let r = 1; r <= count; r++) {

@@ -146,7 +146,8 @@ export class RingMemberIndex {
         byHashKey.set(hashKey, member);
       } else {
         member.endpoint = endpoint;
-        member.addressKey = addressKey;
+        // An equal key keeps the string already hashed by the maps (the policy looks it up again).
+        if (member.addressKey !== addressKey) member.addressKey = addressKey;
         member.weight = weight;
         member.requestedWeight = requested;
         member.listed = derive;
