@@ -18,6 +18,8 @@ import { type RingEndpoint, RingMemberIndex } from './ring-members';
 import { ringSizeCap } from './ring-size-cap';
 
 type Endpoint = grpc.experimental.Endpoint;
+type ChannelControlHelper = grpc.experimental.ChannelControlHelper;
+const { READY, IDLE, CONNECTING, TRANSIENT_FAILURE } = grpc.connectivityState;
 
 /**
  * Longest piece of a ring build run in one event-loop turn. A build that needs more (ketama's
@@ -45,8 +47,6 @@ interface PendingBuild {
   readonly started: number;
   slices: number;
 }
-type ChannelControlHelper = grpc.experimental.ChannelControlHelper;
-const { READY, IDLE, CONNECTING, TRANSIENT_FAILURE } = grpc.connectivityState;
 
 /**
  * The `consistent_hash` policy: one `LeafLoadBalancer` (pick_first) per endpoint, made when the
@@ -55,7 +55,8 @@ const { READY, IDLE, CONNECTING, TRANSIENT_FAILURE } = grpc.connectivityState;
  * connect.
  *
  * An update costs O(N) Map lookups with small constants, plus the ring builder's work for what
- * changed (every builder keeps per-member work between builds). State changes cost O(1) plus a
+ * changed (every builder keeps per-member work between builds). A build longer than
+ * {@link BUILD_SLICE_MS} continues in later event-loop turns. State changes cost O(1) plus a
  * picker. A ring that cannot be built never replaces a working one.
  */
 export class ConsistentHashLoadBalancer implements grpc.experimental.LoadBalancer, PickerHost {
