@@ -8,23 +8,17 @@ import {
   type RingMember,
   type RingOptions,
 } from '../../src/rings';
+import { addressId } from '../support/ring-arbitraries';
 import { ownerIds, positionValues } from '../support/ring-inspection';
 
 // Lists large enough for the builders' fast paths: few changes among hundreds to thousands of
 // members (the id order's positional guess and merge), ring_hash past its 4096-entry cap (most
 // members with no entry or one), skewed maglev weights (the queue fill).
-const address = fc
-  .tuple(
-    fc.integer({ min: 0, max: 255 }),
-    fc.integer({ min: 0, max: 255 }),
-    fc.integer({ min: 1, max: 65535 }),
-  )
-  .map(([a, b, port]) => `10.${a}.${b}.1:${port}`);
 
 const step = fc.oneof(
-  fc.record({ kind: fc.constant('add' as const), id: address, at: fc.nat() }),
+  fc.record({ kind: fc.constant('add' as const), id: addressId, at: fc.nat() }),
   fc.record({ kind: fc.constant('remove' as const), at: fc.nat(), count: fc.integer({ min: 1, max: 3 }) }),
-  fc.record({ kind: fc.constant('replace' as const), id: address, at: fc.nat() }),
+  fc.record({ kind: fc.constant('replace' as const), id: addressId, at: fc.nat() }),
   fc.record({ kind: fc.constant('weight' as const), at: fc.nat(), weight: fc.constantFrom(1, 2, 3, 7, 40) }),
   fc.record({ kind: fc.constant('swap' as const), a: fc.nat(), b: fc.nat() }),
   fc.record({ kind: fc.constant('rotate' as const), by: fc.nat() }),
@@ -85,7 +79,7 @@ function check(
 ) {
   fc.assert(
     fc.property(
-      fc.uniqueArray(address, { minLength: min, maxLength: max, size: 'max' }),
+      fc.uniqueArray(addressId, { minLength: min, maxLength: max, size: 'max' }),
       fc.array(step, { minLength: 1, maxLength: 8 }),
       (ids, steps) => {
         const builder = createRingBuilder(algorithm, options);

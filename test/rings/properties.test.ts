@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { buildRing, createRingBuilder, type RingAlgorithm, type RingMember } from '../../src/rings';
+import { addressId } from '../support/ring-arbitraries';
 import { maxOverMean, ownerIds, ownershipShares, positionValues } from '../support/ring-inspection';
 
 // Rings with positions on a hash space; rendezvous has its own tests (rendezvous.test.ts).
@@ -11,14 +12,7 @@ const ALGORITHMS: readonly PositionalAlgorithm[] = ['ketama', 'ring_hash', 'magl
 const RUNS = { seed: 20261124, numRuns: 25 } as const;
 const FEW_RUNS = { seed: 20261124, numRuns: 8 } as const;
 
-const address = fc
-  .tuple(
-    fc.integer({ min: 0, max: 255 }),
-    fc.integer({ min: 0, max: 255 }),
-    fc.integer({ min: 1, max: 65535 }),
-  )
-  .map(([a, b, port]) => `10.${a}.${b}.1:${port}`);
-const memberIds = (min: number, max: number) => fc.uniqueArray(address, { minLength: min, maxLength: max });
+const memberIds = (min: number, max: number) => fc.uniqueArray(addressId, { minLength: min, maxLength: max });
 const toMembers = (ids: readonly string[]): RingMember[] => ids.map((id) => ({ id }));
 const uint32 = fc.integer({ min: 0, max: 0xffffffff });
 
@@ -65,7 +59,7 @@ describe('ring properties', () => {
 
     it(`${algorithm}: an incremental rebuild equals a fresh build`, () => {
       const step = fc.oneof(
-        fc.record({ kind: fc.constant('add' as const), id: address }),
+        fc.record({ kind: fc.constant('add' as const), id: addressId }),
         fc.record({ kind: fc.constant('remove' as const), at: fc.nat() }),
         fc.record({
           kind: fc.constant('weight' as const),
