@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import type * as grpc from '@grpc/grpc-js';
 
 type Endpoint = grpc.experimental.Endpoint;
+type SubchannelAddress = grpc.experimental.SubchannelAddress;
 
 /**
  * An endpoint as our resolvers emit it. grpc-js passes extra properties on endpoint
@@ -66,18 +67,29 @@ export function sameEndpointList(
 function sameEndpoint(a: DiscoveredEndpoint, b: DiscoveredEndpoint): boolean {
   if (a === b) return true;
   if ((a.weight ?? 1) !== (b.weight ?? 1) || a.hashKey !== b.hashKey) return false;
-  const x = a.addresses;
-  const y = b.addresses;
-  if (x.length !== y.length) return false;
-  for (let i = 0; i < x.length; i++) {
-    const p = x[i] as { host?: string; port?: number; path?: string };
-    const q = y[i] as { host?: string; port?: number; path?: string };
-    if (p.host !== q.host || p.port !== q.port || p.path !== q.path) return false;
-  }
-  return sameJson(a.metadata, b.metadata) && sameJson(a.tags, b.tags);
+  return sameAddressOrder(a, b) && sameJson(a.metadata, b.metadata) && sameJson(a.tags, b.tags);
 }
 
 /** Deep equality of JSON-like values (registry metadata and tags: small, rarely present). */
 function sameJson(a: unknown, b: unknown): boolean {
   return a === b || (a !== undefined && b !== undefined && JSON.stringify(a) === JSON.stringify(b));
+}
+
+/** Whether two endpoints list the same addresses in the same order (pick_first's order, and a resolver's change detection). */
+export function sameAddressOrder(a: Endpoint, b: Endpoint): boolean {
+  const x = a.addresses;
+  const y = b.addresses;
+  if (x === y) return true;
+  if (x.length !== y.length) return false;
+  for (let i = 0; i < x.length; i++) if (!sameAddress(x[i]!, y[i]!)) return false;
+  return true;
+}
+
+/** Whether two addresses are the same, compared field by field (no key strings built per update). */
+function sameAddress(a: SubchannelAddress, b: SubchannelAddress): boolean {
+  if ('path' in a && typeof a.path === 'string') return 'path' in b && a.path === b.path;
+  if ('path' in b && typeof b.path === 'string') return false;
+  const x = a as { host: string; port: number };
+  const y = b as { host: string; port: number };
+  return x.host === y.host && x.port === y.port;
 }

@@ -25,22 +25,3 @@ export function endpointKey(endpoint: grpc.experimental.Endpoint): string {
   // A newline never occurs in a host:port, and is vanishingly rare in a socket path.
   return keys.join('\n');
 }
-
-/** Whether two endpoints list the same addresses in the same order (pick_first's order). */
-export function sameAddressOrder(a: grpc.experimental.Endpoint, b: grpc.experimental.Endpoint): boolean {
-  const x = a.addresses;
-  const y = b.addresses;
-  if (x === y) return true;
-  if (x.length !== y.length) return false;
-  for (let i = 0; i < x.length; i++) if (!sameAddress(x[i]!, y[i]!)) return false;
-  return true;
-}
-
-/** Whether two addresses are the same, compared field by field (no key strings built per update). */
-function sameAddress(a: SubchannelAddress, b: SubchannelAddress): boolean {
-  if ('path' in a && typeof a.path === 'string') return 'path' in b && a.path === b.path;
-  if ('path' in b && typeof b.path === 'string') return false;
-  const x = a as { host: string; port: number };
-  const y = b as { host: string; port: number };
-  return x.host === y.host && x.port === y.port;
-}

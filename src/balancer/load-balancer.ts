@@ -1,4 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
+import { sameAddressOrder } from '../endpoint';
 import { withoutEmptyResolutionNote } from '../grpc-message';
 import { inNextLoopIteration } from '../loop-iteration';
 import { createRingBuilder } from '../rings';
@@ -10,7 +11,6 @@ import { aggregateState } from './aggregate-state';
 import { BoundedLoadGate, InFlightTotal } from './bounded-load-gate';
 import { CONSISTENT_HASH_TYPE_NAME, type ConsistentHashSettings, HashPolicyConfig } from './config';
 import { ChildEntry, EndpointChildren } from './endpoint-children';
-import { sameAddressOrder } from './endpoint-key';
 import { KeyPositionCache } from './key-position-cache';
 import { ConsistentHashPicker, type PickerHost, type RingChild, unavailablePicker } from './picker';
 import { RING_HASH_EXPERIMENTAL_TYPE_NAME } from './ring-hash-experimental-config';
