@@ -177,12 +177,10 @@ export class ConsistentHashLoadBalancer implements grpc.experimental.LoadBalance
     const update = ++this.updateNumber;
     this.updatesPaused = true;
     const next: ChildEntry[] = new Array(members.length);
-    // No children yet (the first list): nothing to look up.
-    const firstList = this.children.size === 0;
     const added: ChildEntry[] = [];
     for (let i = 0; i < members.length; i++) {
       const member = members[i]!;
-      let child = firstList ? undefined : this.children.get(member.addressKey);
+      let child = this.children.get(member.addressKey);
       if (child === undefined) {
         child = new ChildEntry(
           member.endpoint,
