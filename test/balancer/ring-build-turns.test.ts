@@ -6,7 +6,7 @@ import { ConsistentHashLoadBalancer, ringBuildsInProgress } from '../../src/bala
 import { buildRing, createRingBuilder, type RingAlgorithm } from '../../src/rings';
 import type { RingBuildSteps } from '../../src/rings/build-steps';
 import type { HashRing, RingBuilder, RingMember, RingOptions } from '../../src/rings/types';
-import { FakeChannelHelper } from '../support/fake-channel-helper';
+import { FakeChannelHelper, ringBuildsDone } from '../support/fake-channel-helper';
 import { captureErrorLog } from '../support/grpc-log';
 
 const { IDLE, CONNECTING, TRANSIENT_FAILURE } = grpc.connectivityState;
@@ -67,16 +67,6 @@ class SteppedBuildBalancer extends ConsistentHashLoadBalancer {
   }
 }
 
-/** Waits, a loop iteration at a time, until no policy has a build running; returns the iterations. */
-async function buildsDone(): Promise<number> {
-  let turns = 0;
-  while (ringBuildsInProgress() > 0) {
-    if (++turns > 1000) throw new Error('the build never finished');
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-  return turns;
-}
-
 /** The address the picker sends `key` to (the owner's subchannel once it is connected). */
 function routeOf(helper: FakeChannelHelper, key: string): string | null {
   const result = helper.pick(keyed(key));
@@ -108,7 +98,7 @@ describe('ring builds that span event-loop turns', () => {
     assert.equal(ringBuildsInProgress(), 1, 'the push returned after one slice, not the whole build');
     assert.equal(helper.state, CONNECTING);
     assert.equal(helper.pick(keyed('user-1')).pickResultType, QUEUE, 'calls wait for the ring');
-    const turns = await buildsDone();
+    const turns = await ringBuildsDone();
     assert.ok(turns >= 2, `the event loop ran between the slices (${turns} iterations)`);
     assert.equal(helper.state, IDLE);
     assert.deepEqual(await routes(helper, KEYS), expectedOwners(endpoints));
@@ -123,7 +113,7 @@ describe('ring builds that span event-loop turns', () => {
     const latest = endpointsOf(30, 2);
     assert.equal(push(lb, latest), true);
     assert.deepEqual(lb.builds, [50], 'nothing else is built while a build runs');
-    await buildsDone();
+    await ringBuildsDone();
     assert.deepEqual(lb.builds, [50, 30], 'the superseded list is never built');
     assert.deepEqual(await routes(helper, KEYS), expectedOwners(latest));
     lb.destroy();
@@ -144,7 +134,7 @@ describe('ring builds that span event-loop turns', () => {
     assert.equal(ringBuildsInProgress(), 1);
     assert.equal(helper.picker, picker, 'no picker change while the build runs');
     assert.deepEqual(await routes(helper, KEYS), expectedOwners(first));
-    await buildsDone();
+    await ringBuildsDone();
     assert.deepEqual(await routes(helper, KEYS), expectedOwners(second));
     lb.destroy();
   });
@@ -168,7 +158,7 @@ describe('ring builds that span event-loop turns', () => {
     lb.failAfter = 4;
     const { lines } = await captureErrorLog(async () => {
       push(lb, endpointsOf(50));
-      await buildsDone();
+      await ringBuildsDone();
     });
     assert.equal(lines.length, 1, lines.join(' | '));
     assert.equal(helper.state, TRANSIENT_FAILURE);
@@ -199,7 +189,7 @@ describe('ring builds that span event-loop turns', () => {
     const lb = new ConsistentHashLoadBalancer(helper);
     const endpoints = endpointsOf(20000);
     push(lb, endpoints);
-    await buildsDone();
+    await ringBuildsDone();
     assert.deepEqual(await routes(helper, KEYS), expectedOwners(endpoints));
     lb.destroy();
   });

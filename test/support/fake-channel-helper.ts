@@ -109,15 +109,26 @@ export class FakeChannelHelper implements grpc.experimental.ChannelControlHelper
   }
 }
 
+const nextTurn = () => new Promise<void>((r) => setImmediate(r));
+
+/**
+ * Waits, one event-loop iteration at a time, until no policy has a ring build running across
+ * turns; returns the iterations it waited.
+ */
+export async function ringBuildsDone(): Promise<number> {
+  let turns = 0;
+  while (ringBuildsInProgress() > 0) {
+    if (++turns > 10_000) throw new Error('a ring build never finished');
+    await nextTurn();
+  }
+  return turns;
+}
+
 /**
  * Waits until every pending `setImmediate`/`nextTick` callback queued so far has run, and until no
  * policy has a ring build running across event-loop turns (a large or slow build continues there).
  */
 export async function flushEvents(turns = 3): Promise<void> {
-  const nextTurn = () => new Promise<void>((r) => setImmediate(r));
-  for (let i = 0; ringBuildsInProgress() > 0; i++) {
-    if (i > 10_000) throw new Error('a ring build never finished');
-    await nextTurn();
-  }
+  await ringBuildsDone();
   for (let i = 0; i < turns; i++) await nextTurn();
 }
