@@ -50,6 +50,22 @@ function fill(
   return fillMaglevTable(offsets, skips, weights, m);
 }
 
+/**
+ * Asserts that sortEntries orders the entries as a (hash, rank) comparator sort does, and returns
+ * its order. Equal (hash, rank) entries may come in either order, so what they carry is compared.
+ */
+function assertOrderedAsComparator(hi: Uint32Array, lo: Uint32Array, rank: Uint32Array): number[] {
+  const expected = Array.from(hi, (_, i) => i).sort(
+    (a, b) => hi[a]! - hi[b]! || lo[a]! - lo[b]! || rank[a]! - rank[b]!,
+  );
+  const sorted = [...sortEntries(hi, lo, rank)];
+  assert.deepEqual(
+    sorted.map((i) => [hi[i], lo[i], rank[i]]),
+    expected.map((i) => [hi[i], lo[i], rank[i]]),
+  );
+  return sorted;
+}
+
 describe('maglev fill', () => {
   it('fills exactly as the scan does, for near-equal and for skewed weights', () => {
     fc.assert(
@@ -122,20 +138,14 @@ describe('ring_hash entry sort', () => {
           { maxLength: 3000, size: 'max' },
         ),
         (entries) => {
-          const hi = Uint32Array.from(entries.map((e) => e[0]));
-          const lo = Uint32Array.from(entries.map((e) => e[1]));
-          const rank = Uint32Array.from(entries.map((e) => e[2]));
-          const expected = entries
-            .map((_, i) => i)
-            .sort((a, b) => hi[a]! - hi[b]! || lo[a]! - lo[b]! || rank[a]! - rank[b]!);
-          const sorted = [...sortEntries(hi, lo, rank)];
-          assert.deepEqual(
-            sorted.map((i) => [hi[i], lo[i], rank[i]]),
-            expected.map((i) => [hi[i], lo[i], rank[i]]),
+          const sorted = assertOrderedAsComparator(
+            Uint32Array.from(entries.map((e) => e[0])),
+            Uint32Array.from(entries.map((e) => e[1])),
+            Uint32Array.from(entries.map((e) => e[2])),
           );
           assert.deepEqual(
             [...sorted].sort((a, b) => a - b),
-            expected.map((_, i) => i),
+            entries.map((_, i) => i),
           );
         },
       ),
@@ -150,17 +160,10 @@ describe('ring_hash entry sort', () => {
           maxLength: 200,
         }),
         (entries) => {
-          const hi = Uint32Array.from(entries.map((e) => e[0] * 0x2000_0000));
-          const lo = Uint32Array.from(entries.map((e) => e[1]));
-          const rank = Uint32Array.from(entries.map((e) => e[2]));
-          const expected = entries
-            .map((_, i) => i)
-            .sort((a, b) => hi[a]! - hi[b]! || lo[a]! - lo[b]! || rank[a]! - rank[b]!);
-          const sorted = [...sortEntries(hi, lo, rank)];
-          // Equal (hash, rank) entries may come in either order; compare what they carry.
-          assert.deepEqual(
-            sorted.map((i) => [hi[i], lo[i], rank[i]]),
-            expected.map((i) => [hi[i], lo[i], rank[i]]),
+          assertOrderedAsComparator(
+            Uint32Array.from(entries.map((e) => e[0] * 0x2000_0000)),
+            Uint32Array.from(entries.map((e) => e[1])),
+            Uint32Array.from(entries.map((e) => e[2])),
           );
         },
       ),
