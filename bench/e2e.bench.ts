@@ -2,12 +2,12 @@
 // consistent_hash (ketama, keys from a fixed pool) vs round_robin vs pick_first, interleaved rounds.
 // The servers run in a child process, so that client and servers do not share one event loop.
 // Run: npm run bench:e2e
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
-import { createInterface } from 'node:readline';
 import * as grpc from '@grpc/grpc-js';
 import { type HelloClient, HelloClientConstructor } from '../example/hello-service';
 import { register } from '../src';
+import { startChildUntilFirstLine } from './support/child-process';
 import { median, printTable, type Row, uuidLikeKeys, writeResults } from './support/table';
 
 const SERVERS = 3;
@@ -27,23 +27,10 @@ const POLICIES: Record<string, object> = {
 };
 
 /** Starts the servers' child process; resolves with it and the addresses it printed. */
-function startServers(): Promise<{ child: ChildProcess; addresses: string[] }> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', path.join(__dirname, 'support', 'e2e-servers.ts'), String(SERVERS)],
-    { stdio: ['pipe', 'pipe', 'inherit'] },
-  );
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill();
-      reject(new Error('server child did not start within 20 s'));
-    }, 20_000);
-    child.once('exit', (code) => reject(new Error(`server child exited with ${code}`)));
-    createInterface({ input: child.stdout! }).once('line', (line) => {
-      clearTimeout(timer);
-      resolve({ child, addresses: JSON.parse(line) as string[] });
-    });
-  });
+async function startServers(): Promise<{ child: ChildProcess; addresses: string[] }> {
+  const script = path.join(__dirname, 'support', 'e2e-servers.ts');
+  const { child, line } = await startChildUntilFirstLine(script, [String(SERVERS)], 'server child');
+  return { child, addresses: JSON.parse(line) as string[] };
 }
 
 function say(client: HelloClient, key: string): Promise<void> {

@@ -9,14 +9,14 @@
 // 20,000-entry Consul answer (served by a child process): the longest event-loop stall from
 // channel creation until the policy has the list.
 // Run: npm run bench:scale      (or: npm run bench:scale -- 1000 5000, only those sizes)
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { createInterface } from 'node:readline';
 import * as grpc from '@grpc/grpc-js';
 import { register } from '../src';
 import { ringBuildsInProgress } from '../src/balancer/load-balancer';
 import { createRingBuilder, type RingAlgorithm } from '../src/rings';
+import { startChildUntilFirstLine } from './support/child-process';
 import { median, printTable, type Row, writeResults } from './support/table';
 
 type Endpoint = grpc.experimental.Endpoint;
@@ -157,23 +157,10 @@ function ringBuildMs(algorithm: RingAlgorithm, n: number): number {
 }
 
 /** Starts the Consul answer child; resolves with it and its host:port. */
-function startConsulAnswer(count: number): Promise<{ child: ChildProcess; address: string }> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', path.join(__dirname, 'support', 'consul-answer-server.ts'), String(count)],
-    { stdio: ['pipe', 'pipe', 'inherit'] },
-  );
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill();
-      reject(new Error('Consul answer child did not start within 20 s'));
-    }, 20_000);
-    createInterface({ input: child.stdout! }).once('line', (line) => {
-      clearTimeout(timer);
-      resolve({ child, address: line.replace(/^listening /, '') });
-    });
-    child.once('exit', (code) => reject(new Error(`Consul answer child exited with ${code}`)));
-  });
+async function startConsulAnswer(count: number): Promise<{ child: ChildProcess; address: string }> {
+  const script = path.join(__dirname, 'support', 'consul-answer-server.ts');
+  const { child, line } = await startChildUntilFirstLine(script, [String(count)], 'Consul answer child');
+  return { child, address: line.replace(/^listening /, '') };
 }
 
 /**
