@@ -144,12 +144,12 @@ export class ConsistentHashLoadBalancer implements grpc.experimental.LoadBalance
     const ringChanged = ring === null || this.ringStale || this.memberIndex.differsFromCommitted(members);
     if (ringChanged) {
       const started = performance.now();
-      const ringMembers = members.map((m) => ({ id: m.hashKey, weight: m.weight }));
       const builder = this.builder!;
       let built: HashRing | undefined;
       try {
-        const steps = builder.buildSteps?.(ringMembers);
-        built = steps === undefined ? builder.build(ringMembers) : runFor(steps, BUILD_SLICE_MS);
+        // The members themselves: builders read ids and weights while building, and keep neither.
+        const steps = builder.buildSteps?.(members);
+        built = steps === undefined ? builder.build(members) : runFor(steps, BUILD_SLICE_MS);
         if (built === undefined) {
           // A long build (ketama's first ring of a large fleet): the rest in later turns.
           this.startPendingBuild({ steps: steps!, members, wasEager, started, slices: 1 });
@@ -404,8 +404,8 @@ export class ConsistentHashLoadBalancer implements grpc.experimental.LoadBalance
 
   /** A61: with nothing connecting, connect one idle child (the one idle longest). O(1). */
   private connectFirstIdleChild(): void {
-    const first = this.children.idle.values().next();
-    if (!first.done) this.requestConnect(first.value);
+    const first = this.children.idle.first();
+    if (first !== null) this.requestConnect(first);
   }
 
   private onChildState(child: ChildEntry, state: grpc.connectivityState, errorMessage: string | null): void {

@@ -1,5 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import type { DiscoveredEndpoint } from '../endpoint';
+import type { RingMember } from '../rings/types';
 import { trace } from '../trace';
 import { endpointKey } from './endpoint-key';
 import { MAX_ENDPOINT_WEIGHT, type RingWeight, ringWeight } from './ring-weight';
@@ -35,14 +36,16 @@ export function endpointWeight(endpoint: grpc.experimental.Endpoint, hashKey: st
   return weighEndpoint(endpoint, hashKey).weight;
 }
 
-/** One ring member as the policy derives it from the resolver's endpoints. */
-export interface RingEndpoint {
+/** One ring member as the policy derives it from the resolver's endpoints; also what a ring builder takes. */
+export interface RingEndpoint extends RingMember {
   /** The endpoint that serves the member: the first one listed under its identity. */
   readonly endpoint: grpc.experimental.Endpoint;
   /** Its address set's canonical key ({@link endpointKey}): the member's connection. */
   readonly addressKey: string;
   /** Its ring identity ({@link endpointHashKey}). */
   readonly hashKey: string;
+  /** The same string as `hashKey`: the id a ring builder places. */
+  readonly id: string;
   /** Its ring weight ({@link endpointWeight}), summed over the endpoints that share its identity. */
   readonly weight: number;
   /** The weight asked for, before the cap ({@link RingWeight.requested}, summed likewise). */
@@ -65,6 +68,7 @@ interface IndexedMember {
   endpoint: grpc.experimental.Endpoint;
   addressKey: string;
   readonly hashKey: string;
+  readonly id: string;
   weight: number;
   requestedWeight: number;
   /** The derive that last listed it. */
@@ -137,6 +141,7 @@ export class RingMemberIndex {
           endpoint,
           addressKey,
           hashKey,
+          id: hashKey,
           weight,
           requestedWeight: requested,
           listed: derive,
