@@ -136,7 +136,7 @@ async function measurePolicy(config: object, n: number, firstListOnly = false): 
 }
 
 /** First lists per policy and size: each on a fresh channel, the median reported (one is noisy). */
-const firstListRuns = (n: number, firstMs: number) => (n >= 20000 || firstMs > 2000 ? 1 : 3);
+const firstListRuns = (firstMs: number) => (firstMs > 500 ? 1 : 5);
 
 /** Median ms of our ring build alone (a fresh builder, and members as the policy makes them from a first list). */
 function ringBuildMs(algorithm: RingAlgorithm, n: number): number {
@@ -220,7 +220,7 @@ async function measurePolicyAtSize(n: number, policy: (typeof POLICIES)[number])
   collectGarbage();
   const measured = await measurePolicy(policy.config, n);
   const firsts = [measured.first];
-  while (firsts.length < firstListRuns(n, measured.first)) {
+  while (firsts.length < firstListRuns(measured.first)) {
     // The last channel's ring and children are garbage now: collected here, not inside our timing.
     collectGarbage();
     firsts.push((await measurePolicy(policy.config, n, true)).first);

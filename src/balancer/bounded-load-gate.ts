@@ -84,7 +84,8 @@ export class EndpointLoad {
 /** What the gate needs of a ring member. */
 export interface LoadGateMember {
   readonly load: EndpointLoad;
-  readonly weight: number;
+  /** Its weight in the ring now serving. */
+  readonly servingWeight: number;
   getConnectivityState(): grpc.connectivityState;
 }
 
@@ -106,7 +107,8 @@ export class BoundedLoadGate implements PickLoadGate {
   ) {
     if (readyWeight === undefined) {
       readyWeight = 0;
-      for (const member of members) if (member.getConnectivityState() === READY) readyWeight += member.weight;
+      for (const member of members)
+        if (member.getConnectivityState() === READY) readyWeight += member.servingWeight;
     }
     this.readyWeight = readyWeight;
   }
@@ -118,7 +120,7 @@ export class BoundedLoadGate implements PickLoadGate {
     const load = member.load;
     return (
       load.inFlight + load.reserved <
-      boundedLoadLimit(this.factor, this.total.count, member.weight, this.readyWeight)
+      boundedLoadLimit(this.factor, this.total.count, member.servingWeight, this.readyWeight)
     );
   }
 

@@ -2,37 +2,25 @@ import * as grpc from '@grpc/grpc-js';
 import type { ChildStateCounts } from './aggregate-state';
 import { EndpointLoad, type InFlightTotal, type LoadGateMember } from './bounded-load-gate';
 import type { RingChild } from './picker';
+import { IndexedMember } from './ring-members';
 
 type Endpoint = grpc.experimental.Endpoint;
 const { READY, IDLE, CONNECTING, TRANSIENT_FAILURE } = grpc.connectivityState;
 
-/**
- * One endpoint: its pick_first child and what the ring needs to know about it. The child
- * (a `LeafLoadBalancer`) is made when the endpoint is first connected, so an endpoint no call
- * reaches costs one small object, whatever the fleet size.
- */
-export class ChildEntry implements RingChild, LoadGateMember {
-  leaf: grpc.experimental.LeafLoadBalancer | null = null;
-  private endpointLoad: EndpointLoad | null = null;
+/** What an endpoint has once it was first connected: its pick_first child and what it reported. */
+export class ChildConnection {
+  /** The endpoint the leaf was made or last updated with (pick_first cares about address order). */
+  leafEndpoint: Endpoint;
   lastError: string | null = null;
-  /** The state the leaf last reported (IDLE before it exists); what the counts hold. */
-  state: grpc.connectivityState = IDLE;
-  connectScheduled = false;
-  removed = false;
-  /** The update that last listed this endpoint, to find the ones it no longer lists. */
-  seenInUpdate = 0;
-  /** Its links in {@link IdleChildren} while it is there. */
-  idleListed = false;
-  idlePrevious: ChildEntry | null = null;
-  idleNext: ChildEntry | null = null;
+  private endpointLoad: EndpointLoad | null = null;
 
   constructor(
-    public endpoint: Endpoint,
-    readonly addressKey: string,
-    public hashKey: string,
-    public weight: number,
+    readonly leaf: grpc.experimental.LeafLoadBalancer,
+    endpoint: Endpoint,
     private readonly inFlight: InFlightTotal,
-  ) {}
+  ) {
+    this.leafEndpoint = endpoint;
+  }
 
   /** In-flight calls (counted only while bounded load is on); kept across pickers. Made on first use. */
   get load(): EndpointLoad {
@@ -40,12 +28,54 @@ export class ChildEntry implements RingChild, LoadGateMember {
     return this.endpointLoad;
   }
 
-  get name(): string {
-    return this.hashKey;
+  close(): void {
+    this.endpointLoad?.detach();
+    this.leaf.destroy();
+  }
+}
+
+/**
+ * One endpoint (an address set): the ring member it is listed as ({@link IndexedMember}, kept by
+ * the policy's member index), its state, and its connection once it has one. An endpoint no call
+ * reaches costs this one object and one Map entry, whatever the fleet size.
+ *
+ * The member fields follow the latest list, even while a ring built from an earlier one serves;
+ * what the serving state counts (`attached`, `servingWeight`, the connection) changes only when
+ * an update is applied.
+ */
+export class ChildEntry extends IndexedMember implements RingChild, LoadGateMember {
+  /** Made when the endpoint is first connected (lazily, or at once when eager). */
+  connection: ChildConnection | null = null;
+  /** The state its leaf last reported (IDLE before it has one); what the counts hold. */
+  state: grpc.connectivityState = IDLE;
+  /**
+   * One of the policy's children: counted, and kept in the index when a list leaves it out.
+   * False again once it is removed: late state updates and scheduled connects are then ignored.
+   */
+  attached = false;
+  connectScheduled = false;
+  /** Its weight in the applied update: what the READY weight sum and bounded load use. */
+  servingWeight = 1;
+  /** Its links in {@link IdleChildren} while it is there. */
+  idleListed = false;
+  idlePrevious: ChildEntry | null = null;
+  idleNext: ChildEntry | null = null;
+
+  override get evictable(): boolean {
+    return !this.attached;
   }
 
-  get started(): boolean {
-    return this.leaf !== null;
+  /** Only READY children are gated, and only a connected one reports READY. */
+  get load(): EndpointLoad {
+    return this.connection!.load;
+  }
+
+  get lastError(): string | null {
+    return this.connection?.lastError ?? null;
+  }
+
+  get name(): string {
+    return this.hashKey;
   }
 
   getConnectivityState(): grpc.connectivityState {
@@ -54,14 +84,7 @@ export class ChildEntry implements RingChild, LoadGateMember {
 
   getPicker(): grpc.experimental.Picker {
     // Only READY children are picked through, and only a leaf reports READY.
-    return this.leaf!.getPicker();
-  }
-
-  /** The endpoint left: its connection closes, its load leaves the total, late state updates are ignored. */
-  shutdown(): void {
-    this.removed = true;
-    this.endpointLoad?.detach();
-    this.leaf?.destroy();
+    return this.connection!.leaf.getPicker();
   }
 }
 
@@ -122,15 +145,15 @@ export class IdleChildren implements Iterable<ChildEntry> {
 }
 
 /**
- * The policy's children, indexed by the canonical key of their address set (a `Map`: grpc-js's
- * `EndpointMap` scans every entry per lookup, O(N²) per update), with running counts per state
- * and the set of IDLE children, so that aggregate state and eager reconnects cost O(1) per event
- * instead of a scan of every endpoint.
+ * Running counts of the policy's children per state, and the IDLE ones in order, so that
+ * aggregate state and eager reconnects cost O(1) per event instead of a scan of every endpoint.
+ * The children themselves are indexed by the policy's member index (a `Map` by the canonical key
+ * of their address set: grpc-js's `EndpointMap` scans every entry per lookup, O(N²) per update).
  */
 export class EndpointChildren {
-  private readonly byAddress = new Map<string, ChildEntry>();
   /** IDLE children in the order they became idle. */
   readonly idle = new IdleChildren();
+  private total = 0;
   private ready = 0;
   private connecting = 0;
   private transientFailure = 0;
@@ -138,74 +161,62 @@ export class EndpointChildren {
   private readyWeightSum = 0;
 
   get size(): number {
-    return this.byAddress.size;
+    return this.total;
   }
 
-  get(addressKey: string): ChildEntry | undefined {
-    return this.byAddress.get(addressKey);
-  }
-
-  values(): IterableIterator<ChildEntry> {
-    return this.byAddress.values();
-  }
-
+  /** Makes `child` one of the children, counted in its state with its weight from the last list. */
   add(child: ChildEntry): void {
-    this.byAddress.set(child.addressKey, child);
-    this.count(child.state, child.weight, 1);
+    if (child.attached) return;
+    child.attached = true;
+    child.servingWeight = child.weight;
+    this.total++;
+    this.count(child.state, child.servingWeight, 1);
     if (child.state === IDLE) this.idle.add(child);
   }
 
-  /** Takes `child` out of the index and the counts; the caller shuts it down. */
+  /** Takes `child` out of the counts; the caller shuts it down. */
   delete(child: ChildEntry): void {
-    if (this.byAddress.get(child.addressKey) !== child) return;
-    this.byAddress.delete(child.addressKey);
-    this.count(child.state, child.weight, -1);
+    if (!child.attached) return;
+    child.attached = false;
+    this.total--;
+    this.count(child.state, child.servingWeight, -1);
     this.idle.delete(child);
   }
 
   /** Records a state change reported by `child`'s leaf. */
   setState(child: ChildEntry, state: grpc.connectivityState): void {
-    if (this.byAddress.get(child.addressKey) !== child) {
+    if (!child.attached) {
       child.state = state;
       return;
     }
-    this.count(child.state, child.weight, -1);
+    this.count(child.state, child.servingWeight, -1);
     if (child.state === IDLE) this.idle.delete(child);
     child.state = state;
-    this.count(state, child.weight, 1);
+    this.count(state, child.servingWeight, 1);
     if (state === IDLE) this.idle.add(child);
   }
 
-  /** Changes a child's weight, keeping the READY weight sum right. */
-  setWeight(child: ChildEntry, weight: number): void {
-    if (child.weight === weight) return;
-    this.count(child.state, child.weight, -1);
-    child.weight = weight;
+  /** Applies the weight the last list gave `child`, keeping the READY weight sum right. */
+  applyWeight(child: ChildEntry): void {
+    const weight = child.weight;
+    if (child.servingWeight === weight || !child.attached) return;
+    this.count(child.state, child.servingWeight, -1);
+    child.servingWeight = weight;
     this.count(child.state, weight, 1);
   }
 
   counts(): ChildStateCounts {
-    const total = this.byAddress.size;
     return {
       ready: this.ready,
       connecting: this.connecting,
       idle: this.idle.size,
       transientFailure: this.transientFailure,
-      total,
+      total: this.total,
     };
   }
 
   readyWeight(): number {
     return this.ready === 0 ? 0 : this.readyWeightSum;
-  }
-
-  clear(): void {
-    this.byAddress.clear();
-    this.idle.clear();
-    this.ready = 0;
-    this.connecting = 0;
-    this.transientFailure = 0;
-    this.readyWeightSum = 0;
   }
 
   private count(state: grpc.connectivityState, weight: number, delta: 1 | -1): void {

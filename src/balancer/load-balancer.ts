@@ -10,11 +10,11 @@ import { logError, trace, traceInfo } from '../trace';
 import { aggregateState } from './aggregate-state';
 import { BoundedLoadGate, InFlightTotal } from './bounded-load-gate';
 import { CONSISTENT_HASH_TYPE_NAME, type ConsistentHashSettings, HashPolicyConfig } from './config';
-import { ChildEntry, EndpointChildren } from './endpoint-children';
+import { ChildConnection, ChildEntry, EndpointChildren } from './endpoint-children';
 import { KeyPositionCache } from './key-position-cache';
 import { ConsistentHashPicker, type PickerHost, type RingChild, unavailablePicker } from './picker';
 import { RING_HASH_EXPERIMENTAL_TYPE_NAME } from './ring-hash-experimental-config';
-import { type RingEndpoint, RingMemberIndex } from './ring-members';
+import { RingMemberIndex } from './ring-members';
 import { ringSizeCap } from './ring-size-cap';
 
 type Endpoint = grpc.experimental.Endpoint;
@@ -42,7 +42,7 @@ export function ringBuildsInProgress(): number {
 /** A ring build that continues in later turns, and the update that asked for it. */
 interface PendingBuild {
   readonly steps: RingBuildSteps<HashRing>;
-  readonly members: readonly RingEndpoint[];
+  readonly members: readonly ChildEntry[];
   readonly wasEager: boolean;
   readonly started: number;
   slices: number;
@@ -64,8 +64,13 @@ export class ConsistentHashLoadBalancer implements grpc.experimental.LoadBalance
   /** Children in ring member order: `ringChildren[ring.memberAt(p)]` owns position p. */
   private ringChildren: ChildEntry[] = [];
   private ring: HashRing | null = null;
-  /** The members of each list, kept across updates; its commit is the current ring's (hash key, weight) set. */
-  private readonly memberIndex = new RingMemberIndex();
+  /**
+   * Every endpoint by its address set, kept across updates: the children, and the members of each
+   * list (its commit is the current ring's (hash key, weight) set).
+   */
+  private readonly memberIndex = new RingMemberIndex<ChildEntry>(
+    (endpoint, addressKey, hashKey) => new ChildEntry(endpoint, addressKey, hashKey),
+  );
   private cache = new KeyPositionCache();
   private builder: RingBuilder | null = null;
   private builderFingerprint = '';
@@ -79,7 +84,6 @@ export class ConsistentHashLoadBalancer implements grpc.experimental.LoadBalance
   private updatesPaused = false;
   private latestError: string | null = null;
   private destroyed = false;
-  private updateNumber = 0;
   /** The last build failure or option error logged at ERROR, so that each is logged once. */
   private loggedBuildError: string | null = null;
   private loggedCapError: string | null = null;
@@ -133,7 +137,7 @@ export class ConsistentHashLoadBalancer implements grpc.experimental.LoadBalance
     const note = resolutionNote ? ` (${resolutionNote})` : '';
     const members = this.memberIndex.derive(endpointList.value);
     if (members.length === 0) {
-      for (const child of [...this.children.values()]) this.removeChild(child);
+      this.removeChildren('unlisted');
       this.clearRing();
       this.reportUnavailable(`consistent_hash: the resolver returned no endpoints${note}`);
       return false;
@@ -167,47 +171,32 @@ export class ConsistentHashLoadBalancer implements grpc.experimental.LoadBalance
 
   /** The rest of an update once its ring is known: children, then the picker. */
   private applyUpdate(
-    members: readonly RingEndpoint[],
+    members: readonly ChildEntry[],
     ring: HashRing,
     ringChanged: boolean,
     wasEager: boolean,
   ): void {
     const settings = this.settings!;
     const channelOptions = this.channelOptions;
-    const update = ++this.updateNumber;
     this.updatesPaused = true;
-    const next: ChildEntry[] = new Array(members.length);
     const added: ChildEntry[] = [];
     for (let i = 0; i < members.length; i++) {
-      const member = members[i]!;
-      let child = this.children.get(member.addressKey);
-      if (child === undefined) {
-        child = new ChildEntry(
-          member.endpoint,
-          member.addressKey,
-          member.hashKey,
-          member.weight,
-          this.inFlight,
-        );
+      const child = members[i]!;
+      if (!child.attached) {
         this.children.add(child);
         added.push(child);
-      } else {
-        // Same address set; pick_first cares about the order of the addresses.
-        if (child.leaf !== null && !sameAddressOrder(child.endpoint, member.endpoint)) {
-          child.leaf.updateEndpoint(member.endpoint, channelOptions);
-        }
-        child.endpoint = member.endpoint;
-        child.hashKey = member.hashKey;
-        this.children.setWeight(child, member.weight);
+        continue;
       }
-      child.seenInUpdate = update;
-      next[i] = child;
+      // The same address set; pick_first cares about the order of the addresses.
+      const connection = child.connection;
+      if (connection !== null && connection.leafEndpoint !== child.endpoint) {
+        if (!sameAddressOrder(connection.leafEndpoint, child.endpoint))
+          connection.leaf.updateEndpoint(child.endpoint, channelOptions);
+        connection.leafEndpoint = child.endpoint;
+      }
+      this.children.applyWeight(child);
     }
-    if (this.children.size > next.length) {
-      const removed: ChildEntry[] = [];
-      for (const child of this.children.values()) if (child.seenInUpdate !== update) removed.push(child);
-      for (const child of removed) this.removeChild(child);
-    }
+    if (this.children.size > members.length) this.removeChildren('unlisted');
     if (added.length > 0) trace('lb', `${added.length} children added`);
 
     if (ringChanged) {
@@ -217,12 +206,12 @@ export class ConsistentHashLoadBalancer implements grpc.experimental.LoadBalance
       this.loggedBuildError = null;
       this.cache = new KeyPositionCache();
     }
-    // Our builders keep the members in the order given, so this is usually `next` itself.
-    this.ringChildren = this.childrenInRingOrder(ring, members, next);
+    // Our builders keep the members in the order given, so this is usually `members` itself.
+    this.ringChildren = this.childrenInRingOrder(ring, members);
 
     if (settings.connect === 'eager') {
       // Only the new children, unless eager was just switched on: O(changes), not O(N).
-      for (const child of wasEager ? added : next) if (!child.started) this.connectChild(child);
+      for (const child of wasEager ? added : members) if (child.connection === null) this.connectChild(child);
     }
     this.updatesPaused = false;
     this.updateAggregateState();
@@ -301,8 +290,8 @@ export class ConsistentHashLoadBalancer implements grpc.experimental.LoadBalance
       this.builder = null;
     }
     this.queuedUpdate = null;
-    for (const child of this.children.values()) child.shutdown();
-    this.children.clear();
+    this.removeChildren('all');
+    this.memberIndex.clear();
     this.clearRing();
     this.currentState = IDLE;
   }
@@ -318,7 +307,7 @@ export class ConsistentHashLoadBalancer implements grpc.experimental.LoadBalance
     child.connectScheduled = true;
     process.nextTick(() => {
       child.connectScheduled = false;
-      if (!child.removed && !this.destroyed && child.state === IDLE) this.connectChild(child);
+      if (child.attached && !this.destroyed && child.state === IDLE) this.connectChild(child);
     });
   }
 
@@ -336,12 +325,11 @@ export class ConsistentHashLoadBalancer implements grpc.experimental.LoadBalance
     return capRingSizes(settings.ringOptions, cap);
   }
 
-  /** `next`'s children in the order of `ring`'s members (the same order unless the list was reordered). */
-  private childrenInRingOrder(
-    ring: HashRing,
-    members: readonly RingEndpoint[],
-    next: ChildEntry[],
-  ): ChildEntry[] {
+  /**
+   * `members` in the order of `ring`'s members (the same order unless the list was reordered).
+   * The ring's members are these children, or were committed with the same identities.
+   */
+  private childrenInRingOrder(ring: HashRing, members: readonly ChildEntry[]): ChildEntry[] {
     const ringMembers = ring.members;
     let sameOrder = true;
     for (let i = 0; i < members.length; i++) {
@@ -350,9 +338,9 @@ export class ConsistentHashLoadBalancer implements grpc.experimental.LoadBalance
         break;
       }
     }
-    if (sameOrder) return next;
+    if (sameOrder) return members as ChildEntry[];
     const byHashKey = new Map<string, ChildEntry>();
-    for (const child of next) byHashKey.set(child.hashKey, child);
+    for (const child of members) byHashKey.set(child.hashKey, child);
     return ringMembers.map((m) => byHashKey.get(m.id)!);
   }
 
@@ -375,30 +363,41 @@ export class ConsistentHashLoadBalancer implements grpc.experimental.LoadBalance
     return false;
   }
 
-  private removeChild(child: ChildEntry): void {
-    this.children.delete(child);
-    child.shutdown();
+  /** Shuts down the children the last list left out (or all of them), and forgets them. O(N). */
+  private removeChildren(which: 'unlisted' | 'all'): void {
+    const index = this.memberIndex;
+    const removed: ChildEntry[] = [];
+    for (const child of index.values()) {
+      if (child.attached && (which === 'all' || !index.listedLast(child))) removed.push(child);
+    }
+    for (const child of removed) {
+      this.children.delete(child);
+      index.evict(child);
+      child.connection?.close();
+    }
   }
 
-  private createLeaf(child: ChildEntry): grpc.experimental.LeafLoadBalancer {
+  private connect(child: ChildEntry): ChildConnection {
     const childHelper = grpc.experimental.createChildChannelControlHelper(this.helper, {
       updateState: (state, _picker, errorMessage) => this.onChildState(child, state, errorMessage),
     });
     trace('lb', `child created for ${child.hashKey}`);
-    return new grpc.experimental.LeafLoadBalancer(
+    const leaf = new grpc.experimental.LeafLoadBalancer(
       child.endpoint,
       childHelper,
       this.channelOptions,
       this.resolutionNote,
     );
+    return new ChildConnection(leaf, child.endpoint, this.inFlight);
   }
 
   private connectChild(child: ChildEntry): void {
-    if (child.leaf === null) {
-      child.leaf = this.createLeaf(child);
-      child.leaf.startConnecting();
+    if (child.connection === null) {
+      // Set before the leaf reports anything: its state updates find their connection.
+      child.connection = this.connect(child);
+      child.connection.leaf.startConnecting();
     } else {
-      child.leaf.exitIdle();
+      child.connection.leaf.exitIdle();
     }
   }
 
@@ -409,10 +408,10 @@ export class ConsistentHashLoadBalancer implements grpc.experimental.LoadBalance
   }
 
   private onChildState(child: ChildEntry, state: grpc.connectivityState, errorMessage: string | null): void {
-    if (child.removed || this.destroyed) return;
+    if (!child.attached || this.destroyed) return;
     if (errorMessage) {
       const error = withoutEmptyResolutionNote(errorMessage);
-      child.lastError = error;
+      child.connection!.lastError = error;
       this.latestError = error;
     }
     const previous = child.state;
@@ -425,7 +424,7 @@ export class ConsistentHashLoadBalancer implements grpc.experimental.LoadBalance
       // A connection was lost: the endpoint list may be stale (as round_robin does).
       this.helper.requestReresolution();
     }
-    if (state === IDLE && this.settings?.connect === 'eager' && child.started) {
+    if (state === IDLE && this.settings?.connect === 'eager' && child.connection !== null) {
       this.requestConnect(child);
     }
     this.updateAggregateState();

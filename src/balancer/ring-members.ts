@@ -63,47 +63,76 @@ export function ringEndpoints(endpoints: readonly grpc.experimental.Endpoint[]):
   return new RingMemberIndex().derive(endpoints);
 }
 
-/** A member as the index keeps it: reused by the next {@link RingMemberIndex.derive} of the same identity. */
-interface IndexedMember {
-  endpoint: grpc.experimental.Endpoint;
-  addressKey: string;
-  readonly hashKey: string;
-  readonly id: string;
-  weight: number;
-  requestedWeight: number;
+/**
+ * One address set as a {@link RingMemberIndex} keeps it, with the member it was last listed as.
+ * Its address key never changes; its identity (hash key) and weight are those of the last list.
+ * The policy's children extend it, so that an endpoint costs one object and one Map entry.
+ */
+export class IndexedMember implements RingEndpoint {
+  weight = 1;
+  requestedWeight = 1;
   /** The derive that last listed it. */
-  listed: number;
-  /** The weight it had when last {@link RingMemberIndex.commit}ted, and that commit. */
-  committedWeight: number;
-  committed: number;
+  listed = 0;
+  /** The commit that last included it (0 once its identity changed), and its weight then. */
+  committed = 0;
+  committedWeight = 0;
+
+  constructor(
+    public endpoint: grpc.experimental.Endpoint,
+    readonly addressKey: string,
+    public hashKey: string,
+  ) {}
+
+  get id(): string {
+    return this.hashKey;
+  }
+
+  /** Whether a derive that does not list it may drop it from the index (the policy's live children stay). */
+  get evictable(): boolean {
+    return true;
+  }
 }
 
+type MemberFactory<M> = (endpoint: grpc.experimental.Endpoint, addressKey: string, hashKey: string) => M;
+
 /**
- * {@link ringEndpoints} across updates: its maps live from one list to the next, and a member
- * listed again is the same object, updated in place. A fresh N-entry Map per update costs more
- * than the rest of a 10,000-endpoint push; lookups in a kept one cost a tenth of that. It also
- * tells whether a list has the (identity, weight) set last committed, without a whole-list string.
+ * {@link ringEndpoints} across updates, keyed by the canonical key of each endpoint's address set
+ * ({@link endpointKey}): a `Map` that lives from one list to the next, where an address set listed
+ * again is the same object, updated in place. A fresh N-entry Map per update costs more than the
+ * rest of a 10,000-endpoint push. It also tells whether a list has the (identity, weight) set last
+ * committed, without a whole-list string.
  *
  * The members one `derive` returns are valid until the next `derive`.
  */
-export class RingMemberIndex {
-  private readonly byHashKey = new Map<string, IndexedMember>();
-  /** Only members whose hash key differs from their address key: the others are in byHashKey. */
-  private readonly byAddresses = new Map<string, IndexedMember>();
+export class RingMemberIndex<M extends IndexedMember = IndexedMember> {
+  private readonly byAddress = new Map<string, M>();
+  /** Only members whose hash key differs from their address key: the others are in byAddress under it. */
+  private readonly byHashKey = new Map<string, M>();
   private derives = 0;
   private commits = 0;
   private committedCount = -1;
 
+  /** `create` makes the object kept for a new address set (an {@link IndexedMember} by default). */
+  constructor(
+    private readonly create: MemberFactory<M> = ((endpoint, addressKey, hashKey) =>
+      new IndexedMember(endpoint, addressKey, hashKey)) as MemberFactory<M>,
+  ) {}
+
+  /** Every member kept, listed by the last derive or not. */
+  values(): IterableIterator<M> {
+    return this.byAddress.values();
+  }
+
+  /** Whether the last derive listed `member`. */
+  listedLast(member: M): boolean {
+    return member.listed === this.derives;
+  }
+
   /** The members of `endpoints` (see {@link ringEndpoints}). */
-  derive(endpoints: readonly grpc.experimental.Endpoint[]): RingEndpoint[] {
+  derive(endpoints: readonly grpc.experimental.Endpoint[]): M[] {
     const derive = ++this.derives;
-    const members: IndexedMember[] = [];
-    const { byHashKey, byAddresses } = this;
-    /** `member` if this derive listed it under `addressKey`; a stale map entry is not a match. */
-    const listedAt = (member: IndexedMember | undefined, addressKey: string) =>
-      member !== undefined && member.listed === derive && member.addressKey === addressKey
-        ? member
-        : undefined;
+    const members: M[] = [];
+    const { byAddress, byHashKey } = this;
     for (const endpoint of endpoints) {
       // Even with an explicit hashKey: a member that no connection can serve would only fail its keys.
       if (endpoint.addresses.length === 0) {
@@ -120,45 +149,38 @@ export class RingMemberIndex {
           ? addressKey
           : endpointHashKey(endpoint);
       const { weight, requested } = weighEndpoint(endpoint, hashKey);
-      let member = byHashKey.get(hashKey);
-      if (member !== undefined && member.listed === derive) {
-        member.weight = Math.min(member.weight + weight, MAX_ENDPOINT_WEIGHT);
-        member.requestedWeight += requested;
+      let member = byAddress.get(addressKey);
+      // The same identity listed again: at an address set keyed by it, or under an explicit key.
+      const atHashKey = hashKey === addressKey ? member : byAddress.get(hashKey);
+      const sameIdentity =
+        atHashKey !== undefined && atHashKey.listed === derive && atHashKey.hashKey === hashKey
+          ? atHashKey
+          : this.listedUnderExplicitKey(hashKey, derive);
+      if (sameIdentity !== undefined) {
+        sameIdentity.weight = Math.min(sameIdentity.weight + weight, MAX_ENDPOINT_WEIGHT);
+        sameIdentity.requestedWeight += requested;
         trace('endpoints', `endpoint ${hashKey} listed twice; weights added`);
         continue;
       }
-      // A member whose hash key is its address key is indexed once, under byHashKey (already missed
-      // above when this endpoint's keys are equal too).
-      const sameAddresses =
-        listedAt(byAddresses.get(addressKey), addressKey) ??
-        (addressKey === hashKey ? undefined : listedAt(byHashKey.get(addressKey), addressKey));
-      if (sameAddresses) {
-        trace('endpoints', `endpoint ${hashKey} has the same addresses as ${sameAddresses.hashKey}; skipped`);
+      if (member !== undefined && member.listed === derive) {
+        trace('endpoints', `endpoint ${hashKey} has the same addresses as ${member.hashKey}; skipped`);
         continue;
       }
       if (member === undefined) {
-        member = {
-          endpoint,
-          addressKey,
-          hashKey,
-          id: hashKey,
-          weight,
-          requestedWeight: requested,
-          listed: derive,
-          committedWeight: 0,
-          committed: 0,
-        };
-        byHashKey.set(hashKey, member);
+        member = this.create(endpoint, addressKey, hashKey);
+        byAddress.set(addressKey, member);
       } else {
         member.endpoint = endpoint;
-        // An equal key keeps the string already hashed by the maps (the policy looks it up again).
-        if (member.addressKey !== addressKey) member.addressKey = addressKey;
-        member.weight = weight;
-        member.requestedWeight = requested;
-        member.listed = derive;
+        if (member.hashKey !== hashKey) {
+          // Another identity at the same addresses: not the member last committed.
+          member.hashKey = hashKey;
+          member.committed = 0;
+        }
       }
-      if (addressKey !== hashKey && byAddresses.get(addressKey) !== member)
-        byAddresses.set(addressKey, member);
+      member.weight = weight;
+      member.requestedWeight = requested;
+      member.listed = derive;
+      if (hashKey !== addressKey && byHashKey.get(hashKey) !== member) byHashKey.set(hashKey, member);
       members.push(member);
     }
     this.evictUnlisted(members.length, derive);
@@ -166,20 +188,23 @@ export class RingMemberIndex {
   }
 
   /** Records `members` (from the last derive) as the set a ring was built from. */
-  commit(members: readonly RingEndpoint[]): void {
+  commit(members: readonly M[]): void {
     const commit = ++this.commits;
-    for (const m of members as readonly IndexedMember[]) {
+    for (const m of members) {
       m.committed = commit;
       m.committedWeight = m.weight;
     }
     this.committedCount = members.length;
   }
 
-  /** Whether `members` (from the last derive) differ in identity or weight from the last commit. O(N), no allocation. */
-  differsFromCommitted(members: readonly RingEndpoint[]): boolean {
+  /**
+   * Whether `members` (from the last derive) may differ in identity or weight from the last
+   * commit: exact, except that identities trading address sets count as a change. O(N), no allocation.
+   */
+  differsFromCommitted(members: readonly M[]): boolean {
     if (members.length !== this.committedCount) return true;
     const commit = this.commits;
-    for (const m of members as readonly IndexedMember[]) {
+    for (const m of members) {
       if (m.committed !== commit || m.committedWeight !== m.weight) return true;
     }
     return false;
@@ -190,15 +215,38 @@ export class RingMemberIndex {
     this.committedCount = -1;
   }
 
-  /** Drops members the last derive did not list once they are a quarter of the maps: O(1) amortised. */
+  /** Drops `member` from the index at once: a later list with its addresses gets a new object. */
+  evict(member: M): void {
+    if (this.byAddress.get(member.addressKey) === member) this.byAddress.delete(member.addressKey);
+    if (this.byHashKey.get(member.hashKey) === member) this.byHashKey.delete(member.hashKey);
+  }
+
+  /** Drops every member. */
+  clear(): void {
+    this.byAddress.clear();
+    this.byHashKey.clear();
+    this.committedCount = -1;
+  }
+
+  /** The member listed by this derive under the explicit (non-address) key `hashKey`, if any. */
+  private listedUnderExplicitKey(hashKey: string, derive: number): M | undefined {
+    if (this.byHashKey.size === 0) return undefined;
+    const member = this.byHashKey.get(hashKey);
+    return member !== undefined && member.listed === derive && member.hashKey === hashKey
+      ? member
+      : undefined;
+  }
+
+  /** Drops evictable members the last derive did not list once they are a quarter of the maps: O(1) amortised. */
   private evictUnlisted(listed: number, derive: number): void {
-    const { byHashKey, byAddresses } = this;
-    if (byHashKey.size > listed + (listed >> 2) + 64) {
-      for (const [key, m] of byHashKey) if (m.listed !== derive) byHashKey.delete(key);
+    const { byAddress, byHashKey } = this;
+    if (byAddress.size > listed + (listed >> 2) + 64) {
+      for (const [key, m] of byAddress) if (m.listed !== derive && m.evictable) byAddress.delete(key);
     }
-    if (byAddresses.size > listed + (listed >> 2) + 64) {
-      for (const [key, m] of byAddresses)
-        if (m.listed !== derive || m.addressKey !== key) byAddresses.delete(key);
+    if (byHashKey.size > listed + (listed >> 2) + 64) {
+      for (const [key, m] of byHashKey)
+        if (m.hashKey !== key || (m.listed !== derive && m.evictable) || byAddress.get(m.addressKey) !== m)
+          byHashKey.delete(key);
     }
   }
 }

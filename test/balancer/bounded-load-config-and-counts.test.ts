@@ -9,7 +9,7 @@ const { READY, IDLE } = grpc.connectivityState;
 const COMPLETE = grpc.experimental.PickResultType.COMPLETE;
 
 function member(total: InFlightTotal, weight = 1, state = READY) {
-  return { load: new EndpointLoad(total), weight, getConnectivityState: () => state };
+  return { load: new EndpointLoad(total), servingWeight: weight, getConnectivityState: () => state };
 }
 
 function completeResult(): grpc.experimental.PickResult {

@@ -141,6 +141,65 @@ describe('children at scale', () => {
   });
 });
 
+describe('one object per address set', () => {
+  const at = (port: number, hashKey: string): Endpoint =>
+    ({ addresses: [{ host: '127.0.0.1', port }], hashKey }) as Endpoint;
+  /** Keys owned by identity `id` in a ring of the identities `ids`. */
+  const keysOf = (id: string, ids: string[]) => {
+    const ring = buildRing(
+      'ketama',
+      ids.map((i) => ({ id: i })),
+    );
+    return Array.from({ length: 60 }, (_, k) => `k${k}`).filter(
+      (k) => ring.members[ring.memberAt(ring.locateKey(k))]!.id === id,
+    );
+  };
+
+  it('identities that trade address sets: keys follow their identity, each connection is kept', async () => {
+    const helper = new FakeChannelHelper();
+    const lb = new ConsistentHashLoadBalancer(helper);
+    push(lb, [at(1, 'a'), at(2, 'b')], config({ connect: 'eager' }));
+    await flushEvents();
+    const ofA = keysOf('a', ['a', 'b']);
+    assert.ok(ofA.length > 0);
+    for (const k of ofA) assert.equal(await ownerOf(helper, k), '127.0.0.1:1');
+    push(lb, [at(1, 'b'), at(2, 'a')], config({ connect: 'eager' }));
+    await flushEvents();
+    for (const k of ofA) assert.equal(await ownerOf(helper, k), '127.0.0.1:2', k);
+    assert.equal(helper.subchannels.length, 2, 'no address was connected again');
+    assert.ok(helper.subchannels.every((sub) => sub.refs > 0));
+    lb.destroy();
+  });
+
+  it('a list whose ring cannot be built changes nothing that serves; the next good list applies', async () => {
+    const helper = new FakeChannelHelper();
+    const lb = new FailingBuildBalancer(helper);
+    const first = [at(1, 'a'), at(2, 'b'), ...endpointsOf(100)];
+    push(lb, first, config({ connect: 'eager' }));
+    await flushEvents();
+    const ids = first.map((e) => (e as { hashKey?: string }).hashKey ?? endpointKey(e));
+    const ofA = keysOf('a', ids);
+    assert.ok(ofA.length > 0);
+    lb.failing.reason = 'not now';
+    await captureErrorLog(() => {
+      // a and b trade addresses; then a list of one, which lets the index drop what it no longer lists.
+      push(lb, [at(1, 'b'), at(2, 'a'), ...endpointsOf(100)], config({ connect: 'eager' }));
+      push(lb, [at(9, 'z')], config({ connect: 'eager' }));
+    });
+    await flushEvents();
+    for (const k of ofA)
+      assert.equal(await ownerOf(helper, k), '127.0.0.1:1', `${k} still on a's first address`);
+    assert.equal(helper.subchannels.filter((sub) => sub.refs > 0).length, 102, 'every serving child kept');
+    lb.failing.reason = null;
+    assert.equal(push(lb, [at(1, 'b'), at(2, 'a')], config({ connect: 'eager' })), true);
+    await flushEvents();
+    for (const k of ofA) assert.equal(await ownerOf(helper, k), '127.0.0.1:2', k);
+    const live = helper.subchannels.filter((sub) => sub.refs > 0).map((sub) => sub.address);
+    assert.deepEqual(live.sort(), ['127.0.0.1:1', '127.0.0.1:2'], 'the 100 left out are released');
+    lb.destroy();
+  });
+});
+
 /** A policy whose ring builder fails whenever `failing.reason` is set. */
 class FailingBuildBalancer extends ConsistentHashLoadBalancer {
   readonly failing: { reason: string | null } = { reason: null };
