@@ -223,7 +223,9 @@ describe('kubernetes: resolver end to end', () => {
       );
       assert.ok(requests >= 2 && requests <= 8, `${requests} requests in 5 s`);
 
-      // Token rotation: the token file changes and the old token stops working.
+      // Token rotation: the token file changes and the old token stops working. First the resolver
+      // is back on its watch, so that no request it sent with the old token is still on its way.
+      await double.whenWatched(service, 10_000);
       writeFileSync(k8s.tokenFile, 'rotated-token\n');
       double.setTokens({ 'rotated-token': '*' });
       double.endWatches();

@@ -56,6 +56,8 @@ interface HistoryEntry {
 
 interface OpenWatch {
   namespace: string;
+  /** The label selector as the client sent it. */
+  labelSelector: string | null;
   selector: (labels: Record<string, string> | undefined) => boolean;
   res: http.ServerResponse;
   bookmarks: boolean;
@@ -114,6 +116,7 @@ export class KubernetesApiDouble {
   private fault: KubernetesFault | null = null;
   private tokens: Record<string, readonly string[] | '*'> | undefined;
   private readonly watches = new Set<OpenWatch>();
+  private readonly watchWaiters = new Set<(watch: OpenWatch) => void>();
   private readonly sockets = new Set<Socket>();
   private readonly bookmarkTimer: NodeJS.Timeout | null;
   private port = 0;
@@ -170,6 +173,26 @@ export class KubernetesApiDouble {
   /** Number of watches open now. */
   get openWatches(): number {
     return this.watches.size;
+  }
+
+  /** Resolves once a watch of `service`'s slices is open (at once if one is); rejects after `timeoutMs`. */
+  whenWatched(service: string, timeoutMs: number): Promise<void> {
+    const selector = `kubernetes.io/service-name=${service}`;
+    const open = (w: OpenWatch) => w.labelSelector === selector;
+    if ([...this.watches].some(open)) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.watchWaiters.delete(waiter);
+        reject(new Error(`no watch of ${service} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const waiter = (w: OpenWatch) => {
+        if (!open(w)) return;
+        clearTimeout(timer);
+        this.watchWaiters.delete(waiter);
+        resolve();
+      };
+      this.watchWaiters.add(waiter);
+    });
   }
 
   /** The list and watch requests for `service` (by its label selector) since `sinceMs`. */
@@ -540,6 +563,7 @@ export class KubernetesApiDouble {
     const timeoutSeconds = Number(query.get('timeoutSeconds') ?? '1800');
     const watch: OpenWatch = {
       namespace,
+      labelSelector: query.get('labelSelector'),
       selector,
       res,
       bookmarks: query.get('allowWatchBookmarks') === 'true',
@@ -556,6 +580,7 @@ export class KubernetesApiDouble {
       this.watches.delete(watch);
     });
     this.watches.add(watch);
+    for (const waiter of [...this.watchWaiters]) waiter(watch);
   }
 
   /** The discovery documents kubectl reads before it lists a resource. */
