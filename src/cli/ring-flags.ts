@@ -1,6 +1,11 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { MAX_ENDPOINT_WEIGHT, ringWeight } from '../balancer/ring-weight';
+import { RING_SIZE_CAP_OPTION } from '../balancer/config';
 import {
+  capRingSizes,
+  DEFAULT_MAX_RING_SIZE,
+  DEFAULT_MIN_RING_SIZE,
+  DEFAULT_RING_SIZE_CAP,
   MAX_TABLE_SIZE,
   MAX_VNODES,
   RING_ALGORITHMS,
@@ -19,6 +24,7 @@ export const RING_FLAG_OPTIONS = {
   'min-ring-size': { type: 'string' },
   'max-ring-size': { type: 'string' },
   'table-size': { type: 'string' },
+  'ring-size-cap': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies NonNullable<ParseArgsConfig['options']>;
 
@@ -152,8 +158,26 @@ export function applyWeightsFlag(members: RingMember[], weightsText: string | un
   return { members: weighted, clamped };
 }
 
-/** The ring-option flags for `algorithm`, validated by the ring's own rules, spoken in flag names. */
-export function parseRingOptionFlags(values: FlagValues, algorithm: RingAlgorithm): RingOptions {
+/** Ring options from the flags, and what the ring-size cap lowered, one line each for stderr. */
+export interface RingOptionFlags {
+  readonly options: RingOptions;
+  readonly capped: readonly string[];
+}
+
+/**
+ * The ring-option flags for `algorithm`, validated by the ring's own rules, spoken in flag names.
+ * ring_hash's sizes are then clamped to `--ring-size-cap` (default 4096), as a channel clamps them
+ * to its `grpc.lb.ring_hash.ring_size_cap`, so that predictions match the policy.
+ */
+export function parseRingOptionFlags(values: FlagValues, algorithm: RingAlgorithm): RingOptionFlags {
+  const capText = values['ring-size-cap'] as string | undefined;
+  if (capText !== undefined && algorithm !== 'ring_hash') {
+    throw new UsageError('--ring-size-cap applies only to --algorithm ring_hash');
+  }
+  const cap =
+    capText === undefined
+      ? DEFAULT_RING_SIZE_CAP
+      : parseIntegerFlag('ring-size-cap', capText, 1, RING_SIZE_UPPER_BOUND);
   const options: { -readonly [K in keyof RingOptions]: RingOptions[K] } = {};
   for (const { flag, option, algorithm: owner, max } of OPTION_FLAGS) {
     const text = values[flag] as string | undefined;
@@ -170,5 +194,17 @@ export function parseRingOptionFlags(values: FlagValues, algorithm: RingAlgorith
       message = message.replace(new RegExp(`\\b${option}\\b`, 'g'), `--${flag}`);
     throw new UsageError(message);
   }
-  return options;
+  if (algorithm !== 'ring_hash') return { options, capped: [] };
+  const capped: string[] = [];
+  for (const [flag, size] of [
+    ['min-ring-size', options.minRingSize ?? DEFAULT_MIN_RING_SIZE],
+    ['max-ring-size', options.maxRingSize ?? DEFAULT_MAX_RING_SIZE],
+  ] as const) {
+    if (size > cap) {
+      capped.push(
+        `--${flag} ${size} is above the ring-size cap ${cap}; using ${cap}, as a channel does (raise it with --ring-size-cap, as the channel option ${RING_SIZE_CAP_OPTION} does)`,
+      );
+    }
+  }
+  return { options: capRingSizes(options, cap), capped };
 }

@@ -15,7 +15,7 @@ import { UsageError } from './usage-error';
 
 const HELP = `usage: grpc-consistent-hash route --algorithm ketama|ring_hash|maglev|rendezvous --backends A,B,C
          [--weights 1,2,1] [--vnodes N] [--min-ring-size N] [--max-ring-size N]
-         [--table-size N] [--key-format raw|string]
+         [--ring-size-cap N] [--table-size N] [--key-format raw|string]
 
 Reads keys from stdin, one per line, and prints "<key>\\t<backend>" per line, in order.
   --key-format string  (default) hash each key as the balancer hashes a header value:
@@ -26,6 +26,8 @@ Reads keys from stdin, one per line, and prints "<key>\\t<backend>" per line, in
   --vnodes N           ketama points per unit weight (default 64)
   --min-ring-size N    ring_hash minimum ring size (default 1024)
   --max-ring-size N    ring_hash maximum ring size (default 4096, at most 8388608)
+  --ring-size-cap N    ring_hash sizes are clamped to N, as a channel clamps them to its
+                       grpc.lb.ring_hash.ring_size_cap (default 4096)
   --table-size N       maglev table size, a prime (default 65537)
 Errors (bad flags, empty backend list, bad raw key) exit with code 2.`;
 
@@ -35,8 +37,8 @@ export interface RouteSettings {
   readonly members: readonly RingMember[];
   readonly options: RingOptions;
   readonly keyFormat: 'raw' | 'string';
-  /** Weights clamped as the balancer clamps them, one line each, for stderr. */
-  readonly clampedWeights: readonly string[];
+  /** Weights and ring sizes clamped as the balancer clamps them, one line each, for stderr. */
+  readonly clamped: readonly string[];
 }
 
 /** Parses and validates `route` arguments; throws a UsageError naming the problem. Returns null for --help. */
@@ -54,13 +56,13 @@ export function parseRouteArgs(argv: readonly string[]): RouteSettings | null {
     parseBackendList(backendsText),
     values['weights'] as string | undefined,
   );
-  const options = parseRingOptionFlags(values, algorithm);
+  const { options, capped } = parseRingOptionFlags(values, algorithm);
 
   const keyFormat = (values['key-format'] as string | undefined) ?? 'string';
   if (keyFormat !== 'raw' && keyFormat !== 'string') {
     throw new UsageError(`--key-format must be raw or string, got '${keyFormat}'`);
   }
-  return { algorithm, members, options, keyFormat, clampedWeights: clamped };
+  return { algorithm, members, options, keyFormat, clamped: [...clamped, ...capped] };
 }
 
 /**
@@ -146,7 +148,7 @@ export const routeCommand: Subcommand = {
       process.stdout.write(`${HELP}\n`);
       return 0;
     }
-    for (const line of settings.clampedWeights) process.stderr.write(`grpc-consistent-hash route: ${line}\n`);
+    for (const line of settings.clamped) process.stderr.write(`grpc-consistent-hash route: ${line}\n`);
     process.stdin.setEncoding('utf8');
     await routeStream(settings, process.stdin, process.stdout);
     return 0;

@@ -27,7 +27,7 @@ const HELP = `usage: grpc-consistent-hash simulate --algorithm ketama|ring_hash|
          [--weights 1,2,1] [--keys 100000] [--zipf 1.1] [--bounded-load 1.25 [--spill walk|seeded] [--in-flight W]]
          [--seed S]
          [--leaving all|M] [--svg out.svg]
-         [--vnodes N] [--min-ring-size N] [--max-ring-size N] [--table-size N]
+         [--vnodes N] [--min-ring-size N] [--max-ring-size N] [--ring-size-cap N] [--table-size N]
 
 Sends a seeded stream of keys through a ring and prints each backend's share of the requests
 against its ideal share, max/mean load, the coefficient of variation, and the requests that move
@@ -51,6 +51,8 @@ when each backend leaves and when one joins, against the ideal (its share; 1/(N+
   --vnodes N           ketama points per unit weight (default 64)
   --min-ring-size N    ring_hash minimum ring size (default 1024)
   --max-ring-size N    ring_hash maximum ring size (default 4096)
+  --ring-size-cap N    ring_hash sizes are clamped to N, as a channel clamps them to its
+                       grpc.lb.ring_hash.ring_size_cap (default 4096)
   --table-size N       maglev table size, a prime (default 65537)
 A progress line is written to stderr when the run takes more than a second.
 Errors (bad flags) exit with code 2.`;
@@ -75,8 +77,8 @@ export interface SimulateSettings {
   readonly seed: string;
   readonly leaving: 'all' | number;
   readonly svg: string | null;
-  /** Weights clamped as the balancer clamps them, one line each, for stderr. */
-  readonly clampedWeights: readonly string[];
+  /** Weights and ring sizes clamped as the balancer clamps them, one line each, for stderr. */
+  readonly clamped: readonly string[];
 }
 
 function parseNumber(flag: string, text: string): number {
@@ -115,7 +117,7 @@ export function parseSimulateArgs(argv: readonly string[]): SimulateSettings | n
     parseBackends(backendsText),
     values['weights'] as string | undefined,
   );
-  const options = parseRingOptionFlags(values, algorithm);
+  const { options, capped } = parseRingOptionFlags(values, algorithm);
 
   const keysText = values.keys as string | undefined;
   const keys = keysText === undefined ? 100_000 : parseIntegerFlag('keys', keysText, 1, MAX_KEYS);
@@ -177,7 +179,7 @@ export function parseSimulateArgs(argv: readonly string[]): SimulateSettings | n
     seed,
     leaving,
     svg,
-    clampedWeights: clamped,
+    clamped: [...clamped, ...capped],
   };
 }
 
@@ -303,7 +305,7 @@ export const simulateCommand: Subcommand = {
       process.stdout.write(`${HELP}\n`);
       return 0;
     }
-    for (const line of settings.clampedWeights)
+    for (const line of settings.clamped)
       process.stderr.write(`grpc-consistent-hash simulate: ${line}\n`);
     const progress = createProgress(process.stderr, 'simulate');
     let report: DistributionReport;

@@ -55,8 +55,23 @@ export class IdOrder<T = undefined> {
     const fresh: IdRecord<T>[] = [];
     // Where the member at index i stood in the last list is guessed as i + shift.
     let shift = 0;
+    // A first order has no record to find: each id is only added, and a duplicate leaves the size.
+    const first = records.size === 0;
     for (let i = 0; i < n; i++) {
       const id = members[i]!.id;
+      if (first) {
+        const record = new IdRecord<T>(id);
+        records.set(id, record);
+        if (records.size === i) {
+          records.clear();
+          throw duplicateIdError(i, id);
+        }
+        record.stamp = stamp;
+        record.index = i;
+        listed[i] = record;
+        fresh.push(record);
+        continue;
+      }
       const guess = i + shift;
       let record = guess < last.length ? last[guess]! : undefined;
       if (record === undefined || record.id !== id) {

@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import * as grpc from '@grpc/grpc-js';
+import {
+  ConsistentHashConfig,
+  parseConsistentHashSettings,
+  RING_SIZE_CAP_OPTION,
+} from '../../src/balancer/config';
+import { ConsistentHashLoadBalancer } from '../../src/balancer/load-balancer';
 import { buildRing } from '../../src/rings';
 import { runCli } from '../support/cli-process';
+import { FakeChannelHelper, flushEvents } from '../support/fake-channel-helper';
 import { type KetamaVectors, type RingHashVectors, readVectors } from '../support/ring-vectors';
 
 const ketama = readVectors<KetamaVectors>('ketama-seed-3.json');
@@ -115,6 +123,61 @@ describe('route command', () => {
     );
   });
 
+  it('predicts the policy when ring_hash sizes exceed the ring-size cap, raised or not', async () => {
+    const ports = Array.from({ length: 30 }, (_, i) => 7000 + i);
+    const keys = Array.from({ length: 300 }, (_, i) => `user-${i}`);
+    const sizes = ['--min-ring-size', '16384', '--max-ring-size', '16384'];
+    const routed = new Map<number, string[]>();
+    for (const cap of [4096, 16384]) {
+      const capFlag = cap === 4096 ? [] : ['--ring-size-cap', String(cap)];
+      const backends = ports.map((p) => `127.0.0.1:${p}`).join(',');
+      const r = await runCli(
+        ['route', '--algorithm', 'ring_hash', '--backends', backends, ...sizes, ...capFlag],
+        `${keys.join('\n')}\n`,
+      );
+      assert.equal(r.code, 0, r.stderr);
+      if (cap === 4096) {
+        assert.match(r.stderr, /--max-ring-size 16384 is above the ring-size cap 4096; using 4096/);
+        assert.match(r.stderr, /grpc\.lb\.ring_hash\.ring_size_cap/);
+      } else assert.equal(r.stderr, '');
+      const owners = parseOutput(r.stdout).map(([, owner]) => owner);
+      routed.set(cap, owners);
+
+      // The policy, fed the same endpoints, config and (default or raised) channel cap.
+      const helper = new FakeChannelHelper();
+      const lb = new ConsistentHashLoadBalancer(helper);
+      const settings = parseConsistentHashSettings({
+        algorithm: 'ring_hash',
+        hashHeader: 'x-key',
+        connect: 'eager',
+        minRingSize: 16384,
+        maxRingSize: 16384,
+      });
+      lb.updateAddressList(
+        grpc.experimental.statusOrFromValue(
+          ports.map((port) => ({ addresses: [{ host: '127.0.0.1', port }] })),
+        ),
+        new ConsistentHashConfig(settings),
+        cap === 4096 ? {} : { [RING_SIZE_CAP_OPTION]: cap },
+        '',
+      );
+      await flushEvents();
+      keys.forEach((key, i) => {
+        const metadata = new grpc.Metadata();
+        metadata.set('x-key', key);
+        const pick = helper.pick(metadata);
+        assert.equal(pick.pickResultType, grpc.experimental.PickResultType.COMPLETE);
+        assert.equal(pick.subchannel!.getAddress(), owners[i], `${key} with cap ${cap}`);
+      });
+      lb.destroy();
+    }
+    const moved = keys.filter((_, i) => routed.get(4096)![i] !== routed.get(16384)![i]).length;
+    assert.ok(
+      moved > 0,
+      'the cap changes placement, so the test tells a capped prediction from one that is not',
+    );
+  });
+
   it('routes 100,000 keys in one run, one line per key (its speed is in docs/cli.md)', async () => {
     const backends = Array.from({ length: 50 }, (_, i) => `10.0.${i}.1:50051`).join(',');
     const keys = Array.from(
@@ -195,6 +258,18 @@ describe('route command', () => {
       ['--algorithm', 'ketama', '--backends', 'a', '--table-size', '7'],
       '',
       /--table-size applies only to --algorithm maglev/,
+    ],
+    [
+      'the ring-size cap with another algorithm',
+      ['--algorithm', 'maglev', '--backends', 'a', '--ring-size-cap', '8192'],
+      '',
+      /--ring-size-cap applies only to --algorithm ring_hash/,
+    ],
+    [
+      'a ring-size cap of 0',
+      ['--algorithm', 'ring_hash', '--backends', 'a', '--ring-size-cap', '0'],
+      '',
+      /--ring-size-cap must be an integer in \[1, 8388608\], got '0'/,
     ],
     [
       'a bad key format',
