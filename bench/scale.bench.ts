@@ -76,8 +76,9 @@ function endpointList(n: number, replaced: number): Endpoint[] {
   return list;
 }
 
-/** A full collection (the size processes run with --expose-gc), so each policy starts on a clean heap. */
-const collectGarbage = () => (globalThis as { gc?: () => void }).gc?.();
+// No forced collection between measurements: a full `gc()` shrinks the young generation to its
+// minimum, which a process that has been running does not have, and made allocation-heavy pushes
+// (first lists, of every policy) 2–3× slower than in the warmed-up process measured here.
 
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
@@ -135,15 +136,18 @@ async function measurePolicy(config: object, n: number, firstListOnly = false): 
   return { first, changed: median(changed), same: median(same), maxDelay: delay.max / 1e6 };
 }
 
-/** First lists per policy and size: each on a fresh channel, the median reported (one is noisy). */
-const firstListRuns = (firstMs: number) => (firstMs > 500 ? 1 : 5);
+/**
+ * Samples of a first list (each on a fresh channel) and of the ring build alone, the median
+ * reported: one sample moves by 2× with where the garbage collector lands, and cheap ones get more.
+ */
+const samplesOf = (ms: number) => (ms > 500 ? 1 : ms > 20 ? 5 : 9);
 
 /** Median ms of our ring build alone (a fresh builder, and members as the policy makes them from a first list). */
 function ringBuildMs(algorithm: RingAlgorithm, n: number): number {
   const times: number[] = [];
-  for (let r = 0; r < (n >= 10000 ? 3 : 5); r++) {
-    // Fresh id strings each time, as a first list brings them (strings already hashed and
-    // flattened by an earlier build would flatter the build).
+  do {
+    // Members allocated anew, as a first list brings them (fresh id strings: strings already hashed
+    // and flattened by an earlier build would flatter the build).
     const members = Array.from({ length: n }, (_, i) => ({
       id: grpc.experimental.subchannelAddressToString(endpointAt(i).addresses[0]!),
       weight: 1,
@@ -152,7 +156,7 @@ function ringBuildMs(algorithm: RingAlgorithm, n: number): number {
     const started = performance.now();
     builder.build(members);
     times.push(performance.now() - started);
-  }
+  } while (times.length < samplesOf(times[0]!));
   return median(times);
 }
 
@@ -212,24 +216,18 @@ async function measurePolicyAtSize(n: number, policy: (typeof POLICIES)[number])
   grpc.experimental.registerResolver(SCHEME, BenchResolver);
   // Warm-up, discarded: the policy's code compiled by the JIT before anything is timed, first
   // lists (a fresh builder hashes every member) as well as later pushes, and one first list at
-  // this size (loops at a new size are compiled afresh), as the ring build alone is timed warm.
+  // this size (loops at a new size are compiled afresh, and the heap grows to the size's needs),
+  // as the ring build alone is timed warm.
   await measurePolicy(policy.config, WARM_UP_SIZE);
   for (let r = 0; r < 3; r++) await measurePolicy(policy.config, WARM_UP_SIZE, true);
-  collectGarbage();
   await measurePolicy(policy.config, n, true);
-  collectGarbage();
   const measured = await measurePolicy(policy.config, n);
   const firsts = [measured.first];
-  while (firsts.length < firstListRuns(measured.first)) {
-    // The last channel's ring and children are garbage now: collected here, not inside our timing.
-    collectGarbage();
+  while (firsts.length < samplesOf(measured.first)) {
     firsts.push((await measurePolicy(policy.config, n, true)).first);
   }
   const result: PolicyAtSize = { ...measured, first: median(firsts) };
-  if (policy.algorithm) {
-    collectGarbage();
-    result.build = ringBuildMs(policy.algorithm, n);
-  }
+  if (policy.algorithm) result.build = ringBuildMs(policy.algorithm, n);
   return result;
 }
 
@@ -278,7 +276,7 @@ async function main(): Promise<void> {
       // keep dialling their closed ports for a while after their channel closes).
       const child = spawnSync(
         process.execPath,
-        ['--expose-gc', '--import', 'tsx', __filename, SIZE_FLAG, String(n), POLICY_FLAG, policy.name],
+        ['--import', 'tsx', __filename, SIZE_FLAG, String(n), POLICY_FLAG, policy.name],
         { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', timeout: 600_000 },
       );
       const last = child.stdout.trim().split('\n').pop() ?? '';
