@@ -90,7 +90,7 @@ export class ChildEntry extends IndexedMember implements RingChild, LoadGateMemb
 
 /**
  * IDLE children in the order they became idle: a list linked through the children themselves,
- * so that a first list of N idle endpoints adds no N-entry Set (a tenth of its bookkeeping).
+ * so that a first list of N idle endpoints adds no N-entry Set.
  */
 export class IdleChildren implements Iterable<ChildEntry> {
   private head: ChildEntry | null = null;
@@ -128,10 +128,6 @@ export class IdleChildren implements Iterable<ChildEntry> {
     child.idlePrevious = null;
     child.idleNext = null;
     this.count--;
-  }
-
-  clear(): void {
-    while (this.head !== null) this.delete(this.head);
   }
 
   /** In idle order; the child just yielded may leave the list. */

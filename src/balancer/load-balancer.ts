@@ -151,7 +151,8 @@ export class ConsistentHashLoadBalancer implements grpc.experimental.LoadBalance
       const builder = this.builder!;
       let built: HashRing | undefined;
       try {
-        // The members themselves: builders read ids and weights while building, and keep neither.
+        // The members themselves: a builder reads their ids and weights while it builds. The ring
+        // keeps the objects; an id changes only in a list that rebuilds the ring (differsFromCommitted).
         const steps = builder.buildSteps?.(members);
         built = steps === undefined ? builder.build(members) : runFor(steps, BUILD_SLICE_MS);
         if (built === undefined) {

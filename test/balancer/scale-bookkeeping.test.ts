@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
+import fc from 'fast-check';
 import { ConsistentHashConfig, parseConsistentHashSettings } from '../../src/balancer/config';
-import { ChildEntry } from '../../src/balancer/endpoint-children';
+import { ChildEntry, IdleChildren } from '../../src/balancer/endpoint-children';
 import { endpointKey } from '../../src/balancer/endpoint-key';
 import { ConsistentHashLoadBalancer } from '../../src/balancer/load-balancer';
 import {
@@ -138,6 +139,44 @@ describe('children at scale', () => {
     assert.equal(again.length, 1, 'reconnected once');
     assert.equal(again[0]!.getConnectivityState(), READY);
     lb.destroy();
+  });
+});
+
+describe('idle children', () => {
+  it('are kept in the order they became idle, through adds and removals anywhere', () => {
+    const children = Array.from(
+      { length: 6 },
+      (_, i) => new ChildEntry({ addresses: [{ host: '127.0.0.1', port: i + 1 }] }, `k${i}`, `k${i}`),
+    );
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.boolean(), fc.nat(5)), { maxLength: 40 }), (ops) => {
+        const idle = new IdleChildren();
+        const model: ChildEntry[] = [];
+        for (const [add, i] of ops) {
+          const child = children[i]!;
+          if (add) {
+            idle.add(child);
+            if (!model.includes(child)) model.push(child);
+          } else {
+            idle.delete(child);
+            if (model.includes(child)) model.splice(model.indexOf(child), 1);
+          }
+          assert.deepEqual([...idle], model);
+          assert.equal(idle.size, model.length);
+          assert.equal(idle.first(), model[0] ?? null);
+        }
+        // Each child may leave the list as it is visited (what a reconnect does).
+        const visited: ChildEntry[] = [];
+        for (const child of idle) {
+          visited.push(child);
+          idle.delete(child);
+        }
+        assert.deepEqual(visited, model);
+        assert.equal(idle.size, 0);
+        assert.equal(idle.first(), null);
+      }),
+      { seed: 20261127, numRuns: 300 },
+    );
   });
 });
 
