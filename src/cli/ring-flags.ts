@@ -1,6 +1,6 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
-import { MAX_ENDPOINT_WEIGHT, ringWeight } from '../balancer/ring-weight';
 import { RING_SIZE_CAP_OPTION } from '../balancer/config';
+import { MAX_ENDPOINT_WEIGHT, ringWeight } from '../balancer/ring-weight';
 import {
   capRingSizes,
   DEFAULT_MAX_RING_SIZE,

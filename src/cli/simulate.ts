@@ -305,8 +305,7 @@ export const simulateCommand: Subcommand = {
       process.stdout.write(`${HELP}\n`);
       return 0;
     }
-    for (const line of settings.clamped)
-      process.stderr.write(`grpc-consistent-hash simulate: ${line}\n`);
+    for (const line of settings.clamped) process.stderr.write(`grpc-consistent-hash simulate: ${line}\n`);
     const progress = createProgress(process.stderr, 'simulate');
     let report: DistributionReport;
     try {
