@@ -151,7 +151,9 @@ export class RingMemberIndex<M extends IndexedMember = IndexedMember> {
       const { weight, requested } = weighEndpoint(endpoint, hashKey);
       let member = byAddress.get(addressKey);
       // The same identity listed again: at an address set keyed by it, or under an explicit key.
-      const atHashKey = hashKey === addressKey ? member : byAddress.get(hashKey);
+      // Every address key has a ':', so an explicit key without one (a pod name) is none of them.
+      const atHashKey =
+        hashKey === addressKey ? member : hashKey.includes(':') ? byAddress.get(hashKey) : undefined;
       const sameIdentity =
         atHashKey !== undefined && atHashKey.listed === derive && atHashKey.hashKey === hashKey
           ? atHashKey
@@ -166,10 +168,13 @@ export class RingMemberIndex<M extends IndexedMember = IndexedMember> {
         trace('endpoints', `endpoint ${hashKey} has the same addresses as ${member.hashKey}; skipped`);
         continue;
       }
+      // Listed by the last derive under this identity: already in byHashKey, if it belongs there.
+      let indexed = false;
       if (member === undefined) {
         member = this.create(endpoint, addressKey, hashKey);
         byAddress.set(addressKey, member);
       } else {
+        indexed = member.listed === derive - 1 && member.hashKey === hashKey;
         member.endpoint = endpoint;
         if (member.hashKey !== hashKey) {
           // Another identity at the same addresses: not the member last committed.
@@ -180,7 +185,8 @@ export class RingMemberIndex<M extends IndexedMember = IndexedMember> {
       member.weight = weight;
       member.requestedWeight = requested;
       member.listed = derive;
-      if (hashKey !== addressKey && byHashKey.get(hashKey) !== member) byHashKey.set(hashKey, member);
+      if (hashKey !== addressKey && !indexed && byHashKey.get(hashKey) !== member)
+        byHashKey.set(hashKey, member);
       members.push(member);
     }
     this.evictUnlisted(members.length, derive);
