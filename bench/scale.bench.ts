@@ -6,8 +6,9 @@
 // algorithm) against grpc-js round_robin and pick_first in the same run. Each policy runs in a real
 // channel (real subchannels; the endpoints are closed loopback ports, so the connections
 // round_robin and pick_first open are refused at once). Then a real channel resolving a
-// 20,000-entry Consul answer (served by a child process): the longest event-loop stall from
-// channel creation until the policy has the list.
+// 10,000- and a 20,000-entry Consul answer (served by a child process), and the same from a real
+// etcd (when etcd is installed): the longest event-loop stall from channel creation until the
+// policy has the list.
 // Run: npm run bench:scale      (or: npm run bench:scale -- 1000 5000, only those sizes)
 import { type ChildProcess, spawnSync } from 'node:child_process';
 import * as path from 'node:path';
@@ -15,7 +16,9 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import * as grpc from '@grpc/grpc-js';
 import { register } from '../src';
 import { ringBuildsInProgress } from '../src/balancer/load-balancer';
+import { encodeEtcdEndpointValue } from '../src/resolvers/etcd/naming';
 import { createRingBuilder, type RingAlgorithm } from '../src/rings';
+import { EtcdAdmin, type EtcdServer, startEtcd } from '../test/support/etcd-server';
 import { startChildUntilFirstLine } from './support/child-process';
 import { median, printTable, type Row, writeResults } from './support/table';
 
@@ -42,7 +45,8 @@ const POLICIES: readonly { name: string; config: object; algorithm?: RingAlgorit
 ];
 /** Pushes per measured case (their median is reported); fewer for a slow policy. */
 const rounds = (firstMs: number) => (firstMs > 2000 ? 1 : firstMs > 500 ? 3 : 15);
-const CONSUL_SIZES = [10000, 20000] as const;
+/** Entries of the large registry answers (Consul and etcd). */
+const ANSWER_SIZES = [10000, 20000] as const;
 /** Each size's process first runs every policy at this size, untimed. */
 const WARM_UP_SIZE = 500;
 /** round_robin is measured up to this size (see main). */
@@ -167,20 +171,26 @@ async function startConsulAnswer(count: number): Promise<{ child: ChildProcess; 
   return { child, address: line.replace(/^listening /, '') };
 }
 
+/** A registry serving one large answer: the channel target that reads it, and how to stop serving it. */
+interface LargeAnswer {
+  target: string;
+  stop(): Promise<void> | void;
+}
+
 /**
- * A real channel with the Consul resolver and consistent_hash over `count` entries: the longest
+ * A real channel with a registry's resolver and consistent_hash over a large answer: the longest
  * event-loop delay and the wall time from channel creation until the policy has applied the list.
  * The probe is a call without a key under `missingKey: "fail"`: it waits while the channel
  * resolves, and the policy's picker fails it at once, without connecting to any endpoint.
  */
-async function consulAnswer(
-  agent: string,
+async function answerThroughChannel(
+  target: string,
   algorithm: RingAlgorithm,
 ): Promise<{ ms: number; maxDelay: number }> {
   const delay = monitorEventLoopDelay({ resolution: 1 });
   delay.enable();
   const started = performance.now();
-  const client = new grpc.Client(`consul://${agent}/big?wait=1m`, grpc.credentials.createInsecure(), {
+  const client = new grpc.Client(target, grpc.credentials.createInsecure(), {
     'grpc.service_config': JSON.stringify({
       loadBalancingConfig: [{ consistent_hash: { algorithm, missingKey: 'fail' } }],
     }),
@@ -203,6 +213,48 @@ async function consulAnswer(
     throw new Error(`the probe call ended with ${error?.code} ${error?.details}, not the policy's refusal`);
   }
   return { ms, maxDelay: delay.max / 1e6 };
+}
+
+/** Each algorithm through a real channel, for each size of answer `serve` starts serving. */
+async function answerRows(
+  sizes: readonly number[],
+  serve: (count: number) => Promise<LargeAnswer>,
+): Promise<Row[]> {
+  const rows: Row[] = [];
+  for (const count of sizes) {
+    const answer = await serve(count);
+    try {
+      for (const algorithm of ALGORITHMS) {
+        const r = await answerThroughChannel(answer.target, algorithm);
+        rows.push({
+          algorithm,
+          entries: count,
+          'answer to channel ms': r.ms,
+          'max loop delay ms': r.maxDelay,
+        });
+      }
+    } finally {
+      await answer.stop();
+    }
+  }
+  return rows;
+}
+
+/** `count` endpoints registered under `<service>/` in etcd, as Go's endpoints.Manager writes them. */
+async function putEtcdAnswer(endpoint: string, service: string, count: number): Promise<void> {
+  const admin = new EtcdAdmin(endpoint);
+  try {
+    for (let i = 0; i < count; i += 500) {
+      await Promise.all(
+        Array.from({ length: Math.min(500, count - i) }, (_, k) => {
+          const address = grpc.experimental.subchannelAddressToString(endpointAt(i + k).addresses[0]!);
+          return admin.put(`${service}/${address}`, encodeEtcdEndpointValue(address));
+        }),
+      );
+    }
+  } finally {
+    admin.close();
+  }
 }
 
 /** What one (size, policy) process reports: the pushes, and for our policy the ring build alone. */
@@ -293,25 +345,34 @@ async function main(): Promise<void> {
   printTable('updateAddressList (ms, median of pushes) and max event-loop delay', rows);
 
   register();
-  const consulRows: Row[] = [];
-  for (const count of chosenSizes.length > 0 ? [] : CONSUL_SIZES) {
+  const sizes = chosenSizes.length > 0 ? [] : ANSWER_SIZES;
+  const consulRows = await answerRows(sizes, async (count) => {
     const { child, address } = await startConsulAnswer(count);
-    try {
-      for (const algorithm of ALGORITHMS) {
-        const r = await consulAnswer(address, algorithm);
-        consulRows.push({
-          algorithm,
-          entries: count,
-          'answer to channel ms': r.ms,
-          'max loop delay ms': r.maxDelay,
-        });
-      }
-    } finally {
-      child.stdin!.end();
-    }
-  }
+    return { target: `consul://${address}/big?wait=1m`, stop: () => void child.stdin!.end() };
+  });
   printTable('Consul answer through a real channel (consul resolver + consistent_hash)', consulRows);
-  const file = writeResults('scale', { updates: rows, consulAnswer: consulRows });
+  let etcdRows: Row[] = [];
+  let etcd: EtcdServer | undefined;
+  try {
+    if (sizes.length > 0) etcd = await startEtcd();
+  } catch (error) {
+    console.log(
+      `\netcd answer not measured: ${(error as Error).message.split('\n')[0]} (scripts/ensure-test-tools.sh installs etcd-server)`,
+    );
+  }
+  if (etcd !== undefined) {
+    const server = etcd;
+    try {
+      etcdRows = await answerRows(sizes, async (count) => {
+        await putEtcdAnswer(server.endpoint, `big-${count}`, count);
+        return { target: `etcd://${server.endpoint}/big-${count}`, stop: () => {} };
+      });
+    } finally {
+      await server.destroy();
+    }
+    printTable('etcd answer through a real channel (etcd resolver + consistent_hash), a real etcd', etcdRows);
+  }
+  const file = writeResults('scale', { updates: rows, consulAnswer: consulRows, etcdAnswer: etcdRows });
   console.log(`\nwrote ${file} (${((performance.now() - started) / 1000).toFixed(1)} s)`);
 }
 

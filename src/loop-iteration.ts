@@ -11,3 +11,27 @@ export function inNextLoopIteration(fn: () => void): void {
 export function nextLoopIteration(): Promise<void> {
   return new Promise((resolve) => inNextLoopIteration(resolve));
 }
+
+/**
+ * Calls `fn` on each item in order, waiting a full event-loop iteration whenever a slice has run
+ * for `sliceMs`, so that a long list is never one turn. Resolves false, with the rest of the items
+ * left, when `stopped()` is true after a wait.
+ */
+export async function forEachInSlices<T>(
+  items: readonly T[],
+  fn: (item: T) => void,
+  sliceMs: number,
+  stopped: () => boolean,
+): Promise<boolean> {
+  let sliceStarted = performance.now();
+  for (let i = 0; i < items.length; i++) {
+    fn(items[i]!);
+    // The clock is read every 64 items: reading it per item would cost more than most items.
+    if ((i & 63) === 63 && performance.now() - sliceStarted >= sliceMs && i + 1 < items.length) {
+      await nextLoopIteration();
+      if (stopped()) return false;
+      sliceStarted = performance.now();
+    }
+  }
+  return true;
+}

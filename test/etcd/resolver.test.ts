@@ -116,6 +116,38 @@ describe('etcd resolver against a real etcd', () => {
     }
   });
 
+  it('a first answer of 10,000 keys arrives whole and in address order (its keys are applied in slices)', async () => {
+    const count = 10_000;
+    const address = (i: number) => `127.${10 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}:${7000 + (i % 7)}`;
+    for (let i = 0; i < count; i += 500) {
+      await Promise.all(
+        Array.from({ length: Math.min(500, count - i) }, (_, k) =>
+          admin.put(`big-svc/${i + k}`, encodeEtcdEndpointValue(address(i + k))),
+        ),
+      );
+    }
+    // A duplicate address under a later key: the smaller key ("1" < "1-dup") wins.
+    await admin.put('big-svc/1-dup', encodeEtcdEndpointValue(address(1), { weight: 4 }));
+    const { resolver, recorder } = startResolver('big-svc');
+    try {
+      await waitFor(() => recorder.last()?.endpoints !== undefined, 'the first list', 30_000);
+      const list = recorder.last()!.endpoints!;
+      const addresses = list.map((e) => {
+        const { host, port } = e.addresses[0] as { host: string; port: number };
+        return `${host}:${port}`;
+      });
+      assert.equal(recorder.updates.length, 1, 'one push for the whole answer');
+      assert.equal(list.length, count);
+      assert.deepEqual(addresses, Array.from({ length: count }, (_, i) => address(i)).sort());
+      assert.equal(
+        list.find((e) => (e.addresses[0] as { port: number }).port === 7001 && e.weight === 4),
+        undefined,
+      );
+    } finally {
+      resolver.destroy();
+    }
+  });
+
   it('destroy() leaves nothing running; updateResolution() afterwards restarts', async () => {
     await admin.put('d-svc/a', encodeEtcdEndpointValue('127.0.0.1:13001'));
     const { resolver, recorder } = startResolver('d-svc');
