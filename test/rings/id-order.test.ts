@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { compareUtf8, type RingMember } from '../../src/rings';
 import { IdOrder } from '../../src/rings/id-order';
 import { checkMembers } from '../../src/rings/ring-options';
+import { applyListEdit } from '../support/ring-arbitraries';
 
 // No shrinking: long lists shrink slowly; the seed reproduces a failure.
 const RUNS = { seed: 20261127, numRuns: 40, endOnFailure: true } as const;
@@ -29,41 +30,30 @@ const step = fc.oneof(
 );
 
 function apply(ids: string[], s: StepValue): string[] {
-  const out = ids.slice();
-  const has = new Set(out);
   switch (s.kind) {
-    case 'add':
-      if (!has.has(s.id)) out.splice(s.at % (out.length + 1), 0, s.id);
-      break;
-    case 'remove':
-      if (out.length > s.count) out.splice(s.at % out.length, s.count);
-      break;
-    case 'replace':
-      if (!has.has(s.id)) out[s.at % out.length] = s.id;
-      break;
-    case 'swap': {
-      const a = s.a % out.length;
-      const b = s.b % out.length;
-      [out[a], out[b]] = [out[b]!, out[a]!];
-      break;
-    }
-    case 'rotate':
-      return [...out.slice(s.by % out.length), ...out.slice(0, s.by % out.length)];
     case 'shuffle': {
+      const out = ids.slice();
       let x = s.seed | 1;
       for (let i = out.length - 1; i > 0; i--) {
         x = Math.imul(x, 1103515245) + 12345;
         const j = (x >>> 8) % (i + 1);
         [out[i], out[j]] = [out[j]!, out[i]!];
       }
-      break;
+      return out;
     }
-    case 'many':
+    case 'many': {
       // Many new ids at once: more than a quarter of the list, the full-sort path.
-      for (const id of s.ids) if (!has.has(id)) out.push(id);
-      break;
+      const has = new Set(ids);
+      return [...ids, ...s.ids.filter((id) => !has.has(id))];
+    }
+    default:
+      return applyListEdit(
+        ids,
+        s,
+        (id) => id,
+        (id) => id,
+      );
   }
-  return out;
 }
 type StepValue = typeof step extends fc.Arbitrary<infer T> ? T : never;
 

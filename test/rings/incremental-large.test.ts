@@ -8,7 +8,7 @@ import {
   type RingMember,
   type RingOptions,
 } from '../../src/rings';
-import { addressId } from '../support/ring-arbitraries';
+import { addressId, applyListEdit } from '../support/ring-arbitraries';
 import { ownerIds, positionValues } from '../support/ring-inspection';
 
 // Lists large enough for the builders' fast paths: few changes among hundreds to thousands of
@@ -27,35 +27,23 @@ const step = fc.oneof(
 type Step = typeof step extends fc.Arbitrary<infer T> ? T : never;
 
 function apply(list: RingMember[], s: Step): RingMember[] {
-  const out = list.slice();
-  const has = (id: string) => out.some((m) => m.id === id);
   switch (s.kind) {
-    case 'add':
-      if (!has(s.id)) out.splice(s.at % (out.length + 1), 0, { id: s.id });
-      break;
-    case 'remove':
-      if (out.length > s.count) out.splice(s.at % out.length, s.count);
-      break;
-    case 'replace':
-      if (!has(s.id)) out[s.at % out.length] = { id: s.id };
-      break;
     case 'weight': {
+      const out = list.slice();
       const i = s.at % out.length;
       out[i] = { id: out[i]!.id, weight: s.weight };
-      break;
+      return out;
     }
-    case 'swap': {
-      const a = s.a % out.length;
-      const b = s.b % out.length;
-      [out[a], out[b]] = [out[b]!, out[a]!];
-      break;
-    }
-    case 'rotate':
-      return [...out.slice(s.by % out.length), ...out.slice(0, s.by % out.length)];
     case 'same':
-      break;
+      return list.slice();
+    default:
+      return applyListEdit(
+        list,
+        s,
+        (m) => m.id,
+        (id) => ({ id }),
+      );
   }
-  return out;
 }
 
 const keys = Array.from({ length: 300 }, (_, i) => `key-${i}`);
